@@ -1,0 +1,31 @@
+#pragma once
+// What every dgm command shares: its registration shape, device and thread
+// setup, and the output of results.
+
+#include <CLI/CLI.hpp>
+#include <torch/types.h>
+
+#include <functional>
+#include <string>
+
+namespace dgm {
+
+/// A subcommand: its CLI11 node and what runs when it was given. run()
+/// returns the process exit status.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_train_command(CLI::App& parent);
+Command add_eval_command(CLI::App& parent);
+Command add_sample_command(CLI::App& parent);
+Command add_config_command(CLI::App& parent);
+
+/// Sets the thread count, warns about a slow BLAS, and resolves the device.
+torch::Device prepare_device(const std::string& device, int64_t threads);
+
+/// Adds the --device option (auto, cpu, cuda, cuda:N) bound to `target`.
+void add_device_option(CLI::App& app, std::string& target);
+
+}  // namespace dgm

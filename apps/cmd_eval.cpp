@@ -1,0 +1,130 @@
+// dgm eval: the ELBO and the IWAE-k bound of a trained run on a data split.
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "apps/cli_common.h"
+#include "apps/run_directory.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/random.h"
+#include "estimators/elbo.h"
+#include "estimators/iwae_bound.h"
+
+namespace dgm {
+namespace {
+
+struct EvalArgs {
+  std::string run;
+  std::string split;
+  int64_t k = 0;
+  int64_t limit = 0;
+  int64_t batch_size = 0;
+  int64_t chunk = 0;
+  int64_t seed = -1;
+  std::string device;
+  bool json = false;
+};
+
+struct MeanAndError {
+  double mean, stderr_;
+};
+
+MeanAndError summarize(const torch::Tensor& values) {
+  auto v = values.to(torch::kFloat64);
+  const double mean = v.mean().item<double>();
+  const double stderr_ = v.numel() > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(v.numel())) : 0.0;
+  return {mean, stderr_};
+}
+
+int run_eval(const EvalArgs& args) {
+  const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
+  LoadedRun run = load_run(args.run, device);
+  EvalConfig eval = run.config.eval;
+  if (!args.split.empty()) eval.split = args.split;
+  if (args.k > 0) eval.k = args.k;
+  if (args.batch_size > 0) eval.batch_size = args.batch_size;
+  if (args.chunk > 0) eval.chunk = args.chunk;
+  if (args.seed >= 0) eval.seed = static_cast<uint64_t>(args.seed);
+
+  ImageSet data = load_images(run.config.data, eval.split).to(device);
+  if (data.dim() != run.metadata.data_dim)
+    fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(),
+         run.metadata.data_dim);
+  if (args.limit > 0 && args.limit < data.size()) data.x = data.x.slice(0, 0, args.limit);
+  if (run.config.model.likelihood == "bernoulli") check_unit_interval(data.x, data.source);
+  // The evaluation set is binarized once under eval.seed, as the model was
+  // trained on binary data; the same seed gives the same set every time.
+  torch::Tensor x = run.config.data.binarize == "none" ? data.x : binarize_seeded(data.x, derive_seed(eval.seed, 1));
+
+  torch::NoGradGuard no_grad;
+  seed_everything(derive_seed(eval.seed, 2));
+  std::vector<torch::Tensor> elbos, iwaes;
+  const int64_t n = x.size(0);
+  const int64_t batches = (n + eval.batch_size - 1) / eval.batch_size;
+  Progress progress(fmt::format("eval IWAE-{}", eval.k), batches, "img", !args.json);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t b = 0; b < batches; ++b) {
+    auto batch = x.slice(0, b * eval.batch_size, std::min(n, (b + 1) * eval.batch_size));
+    elbos.push_back(elbo(*run.model, batch).elbo.cpu());
+    iwaes.push_back(iwae_bound(*run.model, batch, IwaeOptions{eval.k, eval.chunk}).cpu());
+    progress.update(b + 1, batch.size(0), -iwaes.back().mean().item<double>());
+  }
+  progress.finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const MeanAndError elbo_summary = summarize(torch::cat(elbos));
+  const MeanAndError iwae_summary = summarize(torch::cat(iwaes));
+  if (!std::isfinite(elbo_summary.mean) || !std::isfinite(iwae_summary.mean))
+    fail("evaluation gave a non-finite bound (ELBO {}, IWAE {}); the checkpoint {} may be damaged", elbo_summary.mean,
+         iwae_summary.mean, run.checkpoint);
+
+  if (args.json) {
+    nlohmann::json out{{"run", args.run},
+                       {"checkpoint", run.checkpoint},
+                       {"split", eval.split},
+                       {"n", n},
+                       {"k", eval.k},
+                       {"elbo", elbo_summary.mean},
+                       {"elbo_stderr", elbo_summary.stderr_},
+                       {"iwae", iwae_summary.mean},
+                       {"iwae_stderr", iwae_summary.stderr_},
+                       {"seconds", seconds}};
+    fmt::print("{}\n", out.dump());
+  } else {
+    fmt::print("run        {} ({})\n", args.run, run.checkpoint);
+    fmt::print("split      {} ({} examples of {})\n", eval.split, n, data.source);
+    fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo_summary.mean, elbo_summary.stderr_);
+    fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae_summary.mean,
+               iwae_summary.stderr_);
+    fmt::print("time       {:.1f} s\n", seconds);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& parent) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* app = parent.add_subcommand("eval", "Evaluate a trained run: mean ELBO and IWAE-k bound (nats)");
+  app->add_option("--run,-r", args->run, "Run directory written by dgm train")->required();
+  app->add_option("--split", args->split, "test or train (default: eval.split of the run, test)")
+      ->check(CLI::IsMember({"test", "train"}));
+  app->add_option("--k", args->k, "Importance samples per example (default: eval.k of the run, 5000)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--limit", args->limit, "Evaluate only the first N examples")->check(CLI::PositiveNumber);
+  app->add_option("--batch-size", args->batch_size, "Examples per batch (default: eval.batch_size, 100)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--chunk", args->chunk, "Samples drawn at once; bounds memory (default: eval.chunk, 250)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--seed", args->seed, "Seed of the evaluation (default: eval.seed of the run)")
+      ->check(CLI::NonNegativeNumber);
+  add_device_option(*app, args->device);
+  app->add_flag("--json", args->json, "Print one JSON object: n, k, elbo, iwae, iwae_stderr, ...");
+  return {app, [args] { return run_eval(*args); }};
+}
+
+}  // namespace dgm

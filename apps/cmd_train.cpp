@@ -1,0 +1,106 @@
+// dgm train: config -> data -> VAE -> trainer -> run directory.
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "apps/cli_common.h"
+#include "apps/pictures.h"
+#include "apps/run_directory.h"
+#include "core/config.h"
+#include "core/dataset.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "models/vae.h"
+#include "trainers/trainer.h"
+
+namespace dgm {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> sets;
+  std::string out;
+  std::string device;
+  bool resume = false;
+  bool quiet = false;
+};
+
+std::string default_out_dir(const std::string& config_path) {
+  return (fs::path("runs") / fs::path(config_path).stem()).string();
+}
+
+int run_train(const TrainArgs& args) {
+  const std::string out = args.out.empty() ? default_out_dir(args.config) : args.out;
+  std::string config_path = args.config;
+  if (args.resume && config_path.empty()) config_path = (fs::path(out) / "config.yaml").string();
+  if (config_path.empty()) fail("dgm train needs --config FILE (e.g. configs/vae.yaml), or --resume with --out DIR");
+  if (!args.resume && fs::exists(last_checkpoint_path(out)))
+    fail("{} already holds a run; continue it with --resume, or choose another directory with --out", out);
+
+  Config config = load_config(config_path, args.sets);
+  if (!args.device.empty()) config.train.device = args.device;
+  const torch::Device device = prepare_device(config.train.device, config.train.threads);
+
+  ImageSet all = load_images(config.data, "train").to(device);
+  if (config.model.likelihood == "bernoulli") check_unit_interval(all.x, all.source);
+  TrainValidation data = split_validation(all, config.data.val_size, config.train.seed);
+  if (data.validation.size() == 0) fail("data.val_size = 0: validation needs at least one example");
+
+  seed_everything(config.train.seed);  // the initial weights
+  Vae model(VaeOptions::from_config(config.model, all.dim()));
+  model->to(device);
+  write_run_files(out, config, RunMetadata{DGM_VERSION, libtorch_version(), all.dim(), all.image_shape});
+
+  TrainerOptions options = TrainerOptions::from_config(config.train, config.data.binarize, out);
+  options.resume = args.resume;
+  options.progress = !args.quiet;
+  fmt::print(stderr, "training a VAE ({} -> {} latent) on {} examples of {} ({} for validation), device {}, run {}\n",
+             all.dim(), config.model.latent_dim, data.train.size(), all.source, data.validation.size(),
+             device.str(), out);
+  Trainer trainer(model.ptr(), make_objective(config.train), options);
+  const TrainResult result = trainer.fit(data.train, data.validation);
+  if (result.interrupted) {
+    fmt::print(stderr, "stopped at step {}; checkpoint saved to {}. Continue with: dgm train --resume --out {}\n",
+               result.step, last_checkpoint_path(out), out);
+    return 130;
+  }
+
+  LoadedRun trained = load_run(out, device);
+  const std::string samples = (fs::path(out) / "samples.png").string();
+  const std::string reconstructions = (fs::path(out) / "reconstructions.png").string();
+  if (all.image_shape.empty()) {
+    fmt::print(stderr, "examples of {} values have no picture shape: no PNG grids written\n", all.dim());
+  } else {
+    seed_everything(derive_seed(config.train.seed, 0x5a3b1e));
+    write_samples_png(*trained.model, 64, all.image_shape, samples);
+    write_reconstructions_png(*trained.model, data.validation.x.slice(0, 0, 32), all.image_shape, reconstructions);
+  }
+  fmt::print("run directory: {}\n", out);
+  fmt::print("  best validation ELBO: {:.3f} nats (checkpoint {})\n", result.best_validation, trained.checkpoint);
+  fmt::print("  metrics:              {}\n", (fs::path(out) / "metrics.jsonl").string());
+  if (!all.image_shape.empty()) {
+    fmt::print("  samples:              {}\n", samples);
+    fmt::print("  reconstructions:      {}\n", reconstructions);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& parent) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* app = parent.add_subcommand("train", "Train a model from a YAML config and write a run directory");
+  app->add_option("--config,-c", args->config, "YAML config, e.g. configs/vae.yaml")->check(CLI::ExistingFile);
+  app->add_option("--set", args->sets, "Override a config key: --set KEY=VALUE (repeatable), e.g. train.epochs=5")
+      ->take_all();
+  app->add_option("--out,-o", args->out, "Run directory (default: runs/<config name>)");
+  add_device_option(*app, args->device);
+  app->add_flag("--resume", args->resume, "Continue the run in --out from its last checkpoint");
+  app->add_flag("--quiet,-q", args->quiet, "No progress output");
+  return {app, [args] { return run_train(*args); }};
+}
+
+}  // namespace dgm

@@ -1,0 +1,72 @@
+// dgm: deep latent variable generative models on LibTorch.
+// Parses the command line, runs one subcommand, maps errors to exit statuses:
+// 0 success, 1 a failure the message explains, 2 a usage error, 130 Ctrl-C.
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "apps/cli_common.h"
+#include "core/device.h"
+#include "core/error.h"
+
+namespace {
+
+/// The "Usage: ..." line of the deepest subcommand parsed so far.
+std::string usage_line(CLI::App& app) {
+  CLI::App* node = &app;
+  std::string path = app.get_name();
+  for (;;) {
+    auto parsed = node->get_subcommands();
+    if (parsed.empty()) break;
+    node = parsed.front();
+    path += " " + node->get_name();
+  }
+  // CLI11 names only the subcommand in its usage line; users type the whole path.
+  std::istringstream help(node->help());
+  std::string line;
+  while (std::getline(help, line))
+    if (line.rfind("Usage:", 0) == 0) return "Usage: " + path + line.substr(line.find(node->get_name()) + node->get_name().size());
+  return "Usage: dgm COMMAND [OPTIONS]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dgm::keep_freed_memory();
+  CLI::App app{"dgm: deep latent variable generative models (VAE, IWAE) on LibTorch", "dgm"};
+  app.set_version_flag("--version", std::string("dgm ") + DGM_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  std::vector<dgm::Command> commands{dgm::add_train_command(app), dgm::add_eval_command(app),
+                                     dgm::add_sample_command(app), dgm::add_config_command(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "error: {}\n{}\nRun with --help for the full list of options.\n", e.what(), usage_line(app));
+    return 2;
+  }
+  try {
+    for (auto& command : commands)
+      if (command.app->parsed()) return command.run();
+  } catch (const dgm::Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fmt::print(stderr, "error (LibTorch): {}\n", message.substr(0, message.find('\n')));
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+  return 2;
+}

@@ -1,0 +1,30 @@
+#include "apps/pictures.h"
+
+#include <torch/torch.h>
+
+#include "core/png_grid.h"
+#include "models/generation.h"
+
+namespace dgm {
+
+void write_samples_png(LatentVariableModel& model, int64_t n, const std::vector<int64_t>& image_shape,
+                       const std::string& path) {
+  write_png_grid(path, sample_means(model, n), image_shape);
+}
+
+void write_reconstructions_png(LatentVariableModel& model, const torch::Tensor& x,
+                               const std::vector<int64_t>& image_shape, const std::string& path) {
+  constexpr int64_t kColumns = 8;
+  const int64_t n = (x.size(0) / kColumns) * kColumns;
+  TORCH_CHECK(n > 0, "write_reconstructions_png needs at least ", kColumns, " examples");
+  auto originals = x.slice(0, 0, n);
+  auto reconstructions = reconstruct(model, originals);
+  // [rows, 8, D] pairs interleaved row by row: originals, then their reconstructions.
+  auto grid = torch::stack({originals.reshape({n / kColumns, kColumns, -1}),
+                            reconstructions.reshape({n / kColumns, kColumns, -1})},
+                           1)
+                  .reshape({2 * n, -1});
+  write_png_grid(path, grid, image_shape, kColumns);
+}
+
+}  // namespace dgm

@@ -1,0 +1,104 @@
+#pragma once
+// Experiment configuration: YAML (yaml-cpp) mapped one to one onto typed
+// structs with inline defaults. Keys are grouped data.*, model.*, train.*,
+// eval.*. Every mistake (unknown key, wrong type, value out of range) is a
+// dgm::Error that names the file, the line and the key, and suggests the
+// nearest valid key.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dgm {
+
+/// Where Debian's dataset-fashion-mnist package puts its IDX files.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+struct DataConfig {
+  /// An IDX directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz])
+  /// or one IDX / NPY file of training images. Default: Debian's Fashion-MNIST.
+  std::string path = kFashionMnistDir;
+  /// The test images when `path` is a single file. Default: none.
+  std::string test_path;
+  /// dynamic (resampled every epoch), fixed (sampled once, seeded) or none.
+  std::string binarize = "dynamic";
+  /// Training examples held out (seeded) for validation. Default: 5000.
+  int64_t val_size = 5000;
+  /// Use only the first N training examples (0 = all). Default: 0.
+  int64_t limit = 0;
+};
+
+struct ModelConfig {
+  /// Model family. Default: vae.
+  std::string type = "vae";
+  /// Latent dimensions. Default: 20.
+  int64_t latent_dim = 20;
+  /// Hidden layer widths of the encoder; the decoder mirrors them. Default: [400].
+  std::vector<int64_t> hidden{400};
+  /// relu, tanh, elu, leaky_relu, softplus or gelu. Default: relu.
+  std::string activation = "relu";
+  /// bernoulli (binary or [0,1] data, logits) or gaussian (continuous data).
+  std::string likelihood = "bernoulli";
+  /// Gaussian likelihood only: learn one variance per pixel (true) or keep it fixed.
+  bool learn_variance = true;
+  /// Gaussian likelihood only: the (initial) per-pixel variance. Default: 1.
+  double variance = 1.0;
+};
+
+struct TrainConfig {
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  /// Adam learning rate. Default: 1e-3.
+  double lr = 1e-3;
+  /// Fixes every random draw (initialisation, split, batches, binarization, z).
+  uint64_t seed = 0;
+  /// elbo or iwae (the importance-weighted bound with k samples).
+  std::string objective = "elbo";
+  /// Samples per example for the objective. Default: 1.
+  int64_t k = 1;
+  /// Clip the gradient's global L2 norm to this value (0 = off). Default: 0.
+  double grad_clip = 0.0;
+  /// auto, cpu, cuda or cuda:N. Default: auto.
+  std::string device = "auto";
+  /// LibTorch intra-op CPU threads (0 = auto: 1, as OpenBLAS threads the matrix products). Default: 0.
+  int64_t threads = 0;
+};
+
+struct EvalConfig {
+  /// Importance samples per example for the IWAE bound. Default: 5000.
+  int64_t k = 5000;
+  /// Examples per evaluation batch. Default: 100.
+  int64_t batch_size = 100;
+  /// Samples per chunk: bounds memory at chunk x batch_size x data size. Default: 250.
+  int64_t chunk = 250;
+  /// test or train. Default: test.
+  std::string split = "test";
+  uint64_t seed = 0;
+};
+
+struct Config {
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  EvalConfig eval;
+};
+
+/// Loads `path` and applies `overrides` ("section.key=value", the value in
+/// YAML syntax, e.g. "model.hidden=[512,256]"), then validates.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// Parses YAML text (named `source` in error messages) with overrides.
+Config parse_config(const std::string& text, const std::string& source,
+                    const std::vector<std::string>& overrides = {});
+
+/// The complete config as YAML, every key written; parse_config of it gives
+/// the same Config back.
+std::string config_to_yaml(const Config& config);
+
+/// Every valid key, "section.key", in file order.
+std::vector<std::string> config_keys();
+
+/// The valid key nearest to `key` by edit distance ("" when none is close).
+std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates);
+
+}  // namespace dgm

@@ -1,0 +1,153 @@
+#include "core/distributions.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace dgm {
+namespace {
+
+constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 * log(2 pi)
+
+std::vector<int64_t> with_samples(int64_t n, torch::IntArrayRef shape) {
+  std::vector<int64_t> out{n};
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor Distribution::rsample(int64_t) const {
+  fail("{} has no reparameterized sampler; use sample() and a score-function estimator", name());
+}
+
+torch::Tensor Distribution::entropy() const { fail("{} has no closed-form entropy", name()); }
+
+torch::Tensor Distribution::mean() const { fail("{} has no mean in its value space", name()); }
+
+// ---- DiagNormal ----
+
+DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale)
+    : DiagNormal(loc, scale, torch::log(scale)) {}
+
+DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale, torch::Tensor log_scale)
+    : loc_(std::move(loc)), scale_(std::move(scale)), log_scale_(std::move(log_scale)) {
+  TORCH_CHECK(loc_.dim() >= 1, "DiagNormal needs loc with an event dimension, got shape ", loc_.sizes());
+  TORCH_CHECK(loc_.sizes() == scale_.sizes(), "DiagNormal loc ", loc_.sizes(), " and scale ", scale_.sizes(),
+              " differ in shape");
+}
+
+DiagNormal DiagNormal::from_log_var(const torch::Tensor& loc, const torch::Tensor& log_var) {
+  auto log_scale = 0.5 * log_var;
+  return DiagNormal(loc, torch::exp(log_scale), log_scale);
+}
+
+DiagNormal DiagNormal::standard(torch::IntArrayRef batch, int64_t dim, const torch::TensorOptions& options) {
+  std::vector<int64_t> shape(batch.begin(), batch.end());
+  shape.push_back(dim);
+  auto zeros = torch::zeros(shape, options);
+  return DiagNormal(zeros, torch::ones(shape, options), zeros);
+}
+
+torch::Tensor DiagNormal::sample(int64_t n) const {
+  torch::NoGradGuard no_grad;
+  return rsample(n);
+}
+
+torch::Tensor DiagNormal::rsample(int64_t n) const {
+  auto eps = torch::randn(with_samples(n, loc_.sizes()), loc_.options());
+  return loc_ + scale_ * eps;
+}
+
+torch::Tensor DiagNormal::log_prob_elements(const torch::Tensor& value) const {
+  auto standardized = (value - loc_) / scale_;
+  return -0.5 * standardized.pow(2) - log_scale_ - kHalfLog2Pi;
+}
+
+torch::Tensor DiagNormal::log_prob(const torch::Tensor& value) const { return log_prob_elements(value).sum(-1); }
+
+torch::Tensor DiagNormal::entropy() const { return (0.5 + kHalfLog2Pi + log_scale_).sum(-1); }
+
+// ---- Bernoulli ----
+
+Bernoulli::Bernoulli(torch::Tensor logits) : logits_(std::move(logits)) {
+  TORCH_CHECK(logits_.dim() >= 1, "Bernoulli needs logits with an event dimension, got shape ", logits_.sizes());
+}
+
+torch::Tensor Bernoulli::probs() const { return torch::sigmoid(logits_); }
+
+torch::Tensor Bernoulli::sample(int64_t n) const {
+  torch::NoGradGuard no_grad;
+  return torch::bernoulli(probs().expand(with_samples(n, logits_.sizes())));
+}
+
+torch::Tensor Bernoulli::log_prob_elements(const torch::Tensor& value) const {
+  // log p(v) = v * l - log(1 + e^l): the negated binary cross-entropy with
+  // logits, whose fused kernel is stable for any |l|.
+  auto shape = at::infer_size(value.sizes(), logits_.sizes());
+  return -torch::binary_cross_entropy_with_logits(logits_.expand(shape), value.expand(shape), {}, {},
+                                                   at::Reduction::None);
+}
+
+torch::Tensor Bernoulli::log_prob(const torch::Tensor& value) const { return log_prob_elements(value).sum(-1); }
+
+torch::Tensor Bernoulli::entropy() const {
+  return (torch::softplus(logits_) - logits_ * torch::sigmoid(logits_)).sum(-1);
+}
+
+// ---- Categorical ----
+
+Categorical::Categorical(torch::Tensor logits) : log_probs_(torch::log_softmax(logits, -1)) {
+  TORCH_CHECK(log_probs_.dim() >= 1, "Categorical needs logits [*batch, K]");
+}
+
+torch::Tensor Categorical::sample(int64_t n) const {
+  torch::NoGradGuard no_grad;
+  const int64_t k = log_probs_.size(-1);
+  auto flat = log_probs_.exp().reshape({-1, k});
+  auto draws = torch::multinomial(flat, n, /*replacement=*/true);  // [prod(batch), n]
+  auto batch = log_probs_.sizes().slice(0, log_probs_.dim() - 1);
+  return draws.t().reshape(with_samples(n, batch));
+}
+
+torch::Tensor Categorical::log_prob(const torch::Tensor& value) const {
+  // value [..., *batch] of class indices; broadcast the table over leading dims.
+  auto batch = log_probs_.sizes().slice(0, log_probs_.dim() - 1);
+  auto shape = at::infer_size(value.sizes(), batch);
+  std::vector<int64_t> table_shape(shape.begin(), shape.end());
+  table_shape.push_back(log_probs_.size(-1));
+  return log_probs_.expand(table_shape).gather(-1, value.expand(shape).unsqueeze(-1)).squeeze(-1);
+}
+
+torch::Tensor Categorical::entropy() const { return -(log_probs_.exp() * log_probs_).sum(-1); }
+
+// ---- KL ----
+
+std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribution& p) {
+  if (auto qn = dynamic_cast<const DiagNormal*>(&q)) {
+    if (auto pn = dynamic_cast<const DiagNormal*>(&p)) {
+      auto var_ratio = (qn->scale() / pn->scale()).pow(2);
+      auto mean_term = ((qn->loc() - pn->loc()) / pn->scale()).pow(2);
+      return (0.5 * (var_ratio + mean_term - 1.0) - (qn->log_scale() - pn->log_scale())).sum(-1);
+    }
+  }
+  if (auto qb = dynamic_cast<const Bernoulli*>(&q)) {
+    if (auto pb = dynamic_cast<const Bernoulli*>(&p)) {
+      // log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l).
+      auto pq = qb->probs();
+      auto lq1 = -torch::softplus(-qb->logits()), lq0 = -torch::softplus(qb->logits());
+      auto lp1 = -torch::softplus(-pb->logits()), lp0 = -torch::softplus(pb->logits());
+      return (pq * (lq1 - lp1) + (1 - pq) * (lq0 - lp0)).sum(-1);
+    }
+  }
+  if (auto qc = dynamic_cast<const Categorical*>(&q)) {
+    if (auto pc = dynamic_cast<const Categorical*>(&p)) {
+      return (qc->log_probs().exp() * (qc->log_probs() - pc->log_probs())).sum(-1);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace dgm

@@ -1,0 +1,23 @@
+#pragma once
+// The one exception type dgm throws for a user's mistake (bad file, bad key, bad
+// value). Its message names what was wrong and what to do; apps print it as is.
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace dgm {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Throws dgm::Error with a fmt-formatted message.
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  throw Error(fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace dgm

@@ -1,0 +1,47 @@
+#pragma once
+// The one interface every model offers and every estimator uses: a joint
+// p(x, z) = p(z) p(x | z) and a proposal q(z | x). Estimators never know which
+// model they have (a VAE, a mixture, probabilistic PCA, a TorchScript pair).
+//
+// Shapes: x is [B, D]; z is [S, B, *latent] (S samples for each of B
+// examples); log densities come back as [S, B] in nats. A mask [B, D] of 1s
+// (observed) and 0s (missing) restricts log p(x | z) to the observed entries,
+// which marginalizes the missing ones for likelihoods that factorize over D.
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <memory>
+
+#include "core/distributions.h"
+
+namespace dgm {
+
+class LatentVariableModel {
+ public:
+  virtual ~LatentVariableModel() = default;
+
+  /// p(z), batch shape [B].
+  virtual std::shared_ptr<Distribution> prior(int64_t batch) = 0;
+  /// q(z | x), batch shape [B]: the encoder for a VAE.
+  virtual std::shared_ptr<Distribution> proposal(const torch::Tensor& x) = 0;
+  /// p(x | z), batch shape [S, B] for z [S, B, *latent].
+  virtual std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) = 0;
+
+  /// log p(x | z) summed over the observed entries: [S, B].
+  virtual torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z,
+                                       const torch::Tensor& mask = {}) = 0;
+  /// log p(x, z) = log p(z) + log p(x | z): [S, B].
+  virtual torch::Tensor log_joint(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) {
+    return prior(x.size(0))->log_prob(z) + log_likelihood(x, z, mask);
+  }
+
+  virtual int64_t data_dim() const = 0;
+  virtual int64_t latent_dim() const = 0;
+};
+
+/// A latent variable model with trainable parameters: what the gradient
+/// trainer fits and checkpoints.
+class TrainableModel : public torch::nn::Module, public LatentVariableModel {};
+
+}  // namespace dgm

@@ -1,0 +1,78 @@
+#include "models/vae.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/config.h"
+#include "core/error.h"
+
+namespace dgm {
+
+VaeOptions VaeOptions::from_config(const ModelConfig& config, int64_t data_dim) {
+  if (config.type != "vae") fail("model.type '{}' is not a VAE", config.type);
+  return VaeOptions(data_dim, config.latent_dim)
+      .hidden(config.hidden)
+      .activation(config.activation)
+      .likelihood(config.likelihood)
+      .learn_variance(config.learn_variance)
+      .variance(config.variance);
+}
+
+VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
+  TORCH_CHECK(options.data_dim() > 0 && options.latent_dim() > 0, "VAE needs positive sizes, got data_dim ",
+              options.data_dim(), " latent_dim ", options.latent_dim());
+  if (options.likelihood() != "bernoulli" && options.likelihood() != "gaussian")
+    fail("unknown likelihood '{}': use bernoulli or gaussian", options.likelihood());
+  TORCH_CHECK(options.variance() > 0, "Invalid Gaussian variance: ", options.variance());
+  std::vector<int64_t> reversed(options.hidden().rbegin(), options.hidden().rend());
+  encoder_ = register_module(
+      "encoder", Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim())
+                         .activation(options.activation())));
+  decoder_ = register_module(
+      "decoder", Mlp(MlpOptions(options.latent_dim(), reversed, options.data_dim()).activation(options.activation())));
+  if (options.likelihood() == "gaussian") {
+    auto initial = torch::full({options.data_dim()}, std::log(options.variance()));
+    if (options.learn_variance())
+      log_variance_ = register_parameter("log_variance", initial);
+    else
+      log_variance_ = register_buffer("log_variance", initial);
+  }
+}
+
+DiagNormal VaeImpl::encode(const torch::Tensor& x) {
+  auto out = encoder_->forward(x);
+  auto parts = out.chunk(2, -1);
+  return DiagNormal::from_log_var(parts[0], parts[1]);
+}
+
+torch::Tensor VaeImpl::decode(const torch::Tensor& z) { return decoder_->forward(z); }
+
+std::shared_ptr<Distribution> VaeImpl::prior(int64_t batch) {
+  auto options = encoder_->parameters().front().options();
+  return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim(), options));
+}
+
+std::shared_ptr<Distribution> VaeImpl::proposal(const torch::Tensor& x) {
+  return std::make_shared<DiagNormal>(encode(x));
+}
+
+std::shared_ptr<Distribution> VaeImpl::likelihood(const torch::Tensor& z) {
+  auto out = decode(z);
+  if (options_.likelihood() == "bernoulli") return std::make_shared<Bernoulli>(out);
+  return std::make_shared<DiagNormal>(DiagNormal::from_log_var(out, log_variance_.expand_as(out)));
+}
+
+torch::Tensor VaeImpl::log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask) {
+  auto out = decode(z);
+  torch::Tensor elements;
+  if (options_.likelihood() == "bernoulli") {
+    elements = Bernoulli(out).log_prob_elements(x);
+  } else {
+    elements = DiagNormal::from_log_var(out, log_variance_.expand_as(out)).log_prob_elements(x);
+  }
+  if (mask.defined()) elements = elements * mask;
+  return elements.sum(-1);
+}
+
+}  // namespace dgm

@@ -1,0 +1,80 @@
+#include "trainers/checkpoint.h"
+
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace dgm {
+
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const TrainingState& state) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  archive.write("step", torch::tensor(state.step, torch::kLong));
+  archive.write("epoch_loss_sum", torch::tensor(state.epoch_loss_sum, torch::kFloat64));
+  archive.write("epoch_examples", torch::tensor(state.epoch_examples, torch::kLong));
+  archive.write("best_validation", torch::tensor(state.best_validation, torch::kFloat64));
+  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+}
+
+TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
+  if (!std::filesystem::exists(path)) fail("checkpoint {} does not exist", path);
+  TrainingState state;
+  // LibTorch's Module::load replaces each tensor with what the file holds,
+  // whatever its shape; a checkpoint of another architecture would load
+  // silently. Compare with the shapes the model was built with.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& item : model.named_parameters()) expected.emplace_back(item.key(), item.value().sizes().vec());
+  for (const auto& item : model.named_buffers()) expected.emplace_back(item.key(), item.value().sizes().vec());
+  const auto parameters = model.parameters();
+  const auto device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model.load(model_archive);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+    torch::Tensor value;
+    archive.read("step", value);
+    state.step = value.item<int64_t>();
+    archive.read("epoch_loss_sum", value);
+    state.epoch_loss_sum = value.item<double>();
+    archive.read("epoch_examples", value);
+    state.epoch_examples = value.item<int64_t>();
+    archive.read("best_validation", value);
+    state.best_validation = value.item<double>();
+    model.to(device);
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fail("checkpoint {} cannot be loaded (damaged, or written for another model/config): {}", path,
+         message.substr(0, message.find('\n')));
+  }
+  auto found_parameters = model.named_parameters();
+  auto found_buffers = model.named_buffers();
+  for (const auto& [name, shape] : expected) {
+    const auto* found = found_parameters.find(name);
+    if (found == nullptr) found = found_buffers.find(name);
+    if (found != nullptr && found->sizes().vec() != shape)
+      fail("checkpoint {} does not fit this model: parameter '{}' has shape {} in the file, the model expects {}",
+           path, name, c10::str(found->sizes()), c10::str(torch::IntArrayRef(shape)));
+  }
+  return state;
+}
+
+}  // namespace dgm

@@ -1,0 +1,33 @@
+#pragma once
+// What the gradient trainer maximizes: an estimator of a bound on log p(x).
+// The trainer never knows which one; switching ELBO for IWAE is configuration.
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+
+#include "models/latent_variable_model.h"
+
+namespace dgm {
+
+struct TrainConfig;
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  /// The per-example bound [B] in nats (higher is better), differentiable.
+  virtual torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) = 0;
+  virtual std::string name() const = 0;
+};
+
+/// The reparameterized ELBO averaged over `samples` draws of z (Kingma & Welling 2013).
+std::unique_ptr<Objective> make_elbo_objective(int64_t samples);
+
+/// The IWAE bound with k samples (Burda et al. 2015).
+std::unique_ptr<Objective> make_iwae_objective(int64_t k);
+
+/// The objective that train.objective and train.k name.
+std::unique_ptr<Objective> make_objective(const TrainConfig& config);
+
+}  // namespace dgm
