@@ -50,15 +50,17 @@ TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model,
       archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
     }
-    torch::Tensor value;
-    archive.read("step", value);
-    state.step = value.item<int64_t>();
-    archive.read("epoch_loss_sum", value);
-    state.epoch_loss_sum = value.item<double>();
-    archive.read("epoch_examples", value);
-    state.epoch_examples = value.item<int64_t>();
-    archive.read("best_validation", value);
-    state.best_validation = value.item<double>();
+    // A fresh tensor per read: InputArchive::read into a defined tensor keeps
+    // that tensor's dtype and reinterprets the bytes.
+    auto read_scalar = [&archive](const char* key) {
+      torch::Tensor value;
+      archive.read(key, value);
+      return value;
+    };
+    state.step = read_scalar("step").item<int64_t>();
+    state.epoch_loss_sum = read_scalar("epoch_loss_sum").item<double>();
+    state.epoch_examples = read_scalar("epoch_examples").item<int64_t>();
+    state.best_validation = read_scalar("best_validation").item<double>();
     model.to(device);
   } catch (const c10::Error& e) {
     std::string message = e.what_without_backtrace();

@@ -1,0 +1,95 @@
+// dgm end to end, through the built program: train a tiny config, eval
+// --json, sample; help and usage errors.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/png_grid.h"
+#include "test_support.h"
+
+namespace dgm {
+namespace {
+
+using test::run_dgm;
+
+const std::string kTinyConfig = std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml";
+const std::string kTinySets =
+    " --set data.limit=1200 --set data.val_size=200 --set train.epochs=2 --set model.hidden=[64]"
+    " --set model.latent_dim=4 --set train.batch_size=100";
+
+TEST(Cli, HelpListsEveryCommandAndEveryCommandHasHelp) {
+  auto result = run_dgm("--help");
+  EXPECT_EQ(result.exit_code, 0);
+  for (const char* command : {"train", "eval", "sample", "config"}) {
+    EXPECT_NE(result.output.find(command), std::string::npos) << command;
+    auto sub = run_dgm(std::string(command) + " --help");
+    EXPECT_EQ(sub.exit_code, 0) << command;
+    EXPECT_NE(sub.output.find(std::string("Usage: dgm ") + command), std::string::npos) << sub.output;
+  }
+  EXPECT_NE(run_dgm("eval --help").output.find("--json"), std::string::npos);
+}
+
+TEST(Cli, WrongFlagShowsTheUsageLineAndExitsWithTwo) {
+  auto result = run_dgm("train --no-such-flag");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("--no-such-flag"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("Usage: dgm train"), std::string::npos) << result.output;
+  EXPECT_EQ(run_dgm("").exit_code, 2);
+  EXPECT_EQ(run_dgm("eval").exit_code, 2);  // --run is required
+}
+
+TEST(Cli, ConfigMistakesAreNamedWithExitOne) {
+  auto result = run_dgm("train --config " + kTinyConfig + " --set train.epoch=2");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("did you mean 'train.epochs'"), std::string::npos) << result.output;
+  result = run_dgm("config --set model.latent_dim=-3");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("model.latent_dim = -3 is out of range"), std::string::npos) << result.output;
+}
+
+TEST(Cli, TrainEvalSampleEndToEnd) {
+  const auto dir = test::make_temp_dir("e2e");
+  const auto run = dir + "/run";
+  auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + kTinySets + " --out " + run);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  for (const char* file : {"config.yaml", "run.json", "best.pt", "last.pt", "metrics.jsonl", "samples.png",
+                           "reconstructions.png"})
+    EXPECT_TRUE(std::filesystem::exists(run + "/" + file)) << file;
+  EXPECT_EQ(read_png(run + "/samples.png").sizes(), (std::vector<int64_t>{8 * 30 + 2, 8 * 30 + 2, 1}));
+
+  auto eval = run_dgm("eval --run " + run + " --k 20 --limit 150 --batch-size 64 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  auto json = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  EXPECT_EQ(json.at("n").get<int>(), 150);
+  EXPECT_EQ(json.at("k").get<int>(), 20);
+  const double elbo = json.at("elbo").get<double>(), iwae = json.at("iwae").get<double>();
+  EXPECT_LT(elbo, 0.0);
+  EXPECT_GT(iwae, elbo);  // IWAE-20 is tighter than the ELBO on average
+  EXPECT_GT(json.at("iwae_stderr").get<double>(), 0.0);
+  // The same seed gives the same figures.
+  auto again = run_dgm("eval --run " + run + " --k 20 --limit 150 --batch-size 64 --json");
+  EXPECT_EQ(nlohmann::json::parse(again.output.substr(again.output.find('{'))).at("iwae").get<double>(), iwae);
+
+  auto sample = run_dgm("sample --run " + run + " --n 10 --out " + dir + "/ten.png --seed 3");
+  ASSERT_EQ(sample.exit_code, 0) << sample.output;
+  EXPECT_EQ(read_png(dir + "/ten.png").sizes(), (std::vector<int64_t>{3 * 30 + 2, 4 * 30 + 2, 1}));
+
+  // A run is never overwritten by accident, and --resume of a finished run is a no-op.
+  auto again_train = run_dgm("train --quiet --config " + kTinyConfig + kTinySets + " --out " + run);
+  EXPECT_EQ(again_train.exit_code, 1);
+  EXPECT_NE(again_train.output.find("--resume"), std::string::npos) << again_train.output;
+  auto resume = run_dgm("train --quiet --resume --out " + run);
+  EXPECT_EQ(resume.exit_code, 0) << resume.output;
+}
+
+TEST(Cli, EvalOfAMissingRunSaysSo) {
+  auto result = run_dgm("eval --run /nonexistent/run");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("/nonexistent/run"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace dgm

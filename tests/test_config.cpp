@@ -1,0 +1,138 @@
+// YAML config: defaults, overrides, and the promised error messages.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "test_support.h"
+
+namespace dgm {
+namespace {
+
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_config(text, "exp.yaml", overrides);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, EmptyTextGivesTheDocumentedDefaults) {
+  const Config config = parse_config("", "empty.yaml");
+  EXPECT_EQ(config.data.path, kFashionMnistDir);
+  EXPECT_EQ(config.data.binarize, "dynamic");
+  EXPECT_EQ(config.model.latent_dim, 20);
+  EXPECT_EQ(config.model.hidden, std::vector<int64_t>{400});
+  EXPECT_EQ(config.train.batch_size, 128);
+  EXPECT_DOUBLE_EQ(config.train.lr, 1e-3);
+  EXPECT_EQ(config.eval.k, 5000);
+}
+
+TEST(Config, ReadsEveryGroup) {
+  const Config config = parse_config(R"(
+data: {path: /data/mnist, binarize: fixed, val_size: 100}
+model: {latent_dim: 50, hidden: [200, 200], activation: tanh}
+train: {epochs: 3, lr: 3.0e-4, seed: 7, objective: iwae, k: 5}
+eval: {k: 100, split: train}
+)",
+                                     "exp.yaml");
+  EXPECT_EQ(config.data.path, "/data/mnist");
+  EXPECT_EQ(config.data.binarize, "fixed");
+  EXPECT_EQ(config.model.hidden, (std::vector<int64_t>{200, 200}));
+  EXPECT_EQ(config.model.activation, "tanh");
+  EXPECT_DOUBLE_EQ(config.train.lr, 3e-4);
+  EXPECT_EQ(config.train.seed, 7u);
+  EXPECT_EQ(config.train.objective, "iwae");
+  EXPECT_EQ(config.eval.split, "train");
+}
+
+TEST(Config, UnknownKeyNamesFileLineKeyAndSuggestion) {
+  const auto message = error_of("model:\n  latent_dim: 8\ntrain:\n  epoch: 3\n");
+  EXPECT_NE(message.find("exp.yaml:4"), std::string::npos) << message;
+  EXPECT_NE(message.find("'train.epoch'"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'train.epochs'"), std::string::npos) << message;
+}
+
+TEST(Config, UnknownSectionSuggestsTheNearestOne) {
+  const auto message = error_of("trian:\n  epochs: 3\n");
+  EXPECT_NE(message.find("exp.yaml:1"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'train'"), std::string::npos) << message;
+}
+
+TEST(Config, WrongTypeNamesKeyLineAndValue) {
+  const auto message = error_of("train:\n  lr: fast\n");
+  EXPECT_NE(message.find("exp.yaml:2"), std::string::npos) << message;
+  EXPECT_NE(message.find("train.lr must be a number"), std::string::npos) << message;
+  EXPECT_NE(message.find("'fast'"), std::string::npos) << message;
+  EXPECT_NE(error_of("model:\n  hidden: 400\n").find("list of integers"), std::string::npos);
+  EXPECT_NE(error_of("model:\n  latent_dim: 2.5\n").find("must be an integer"), std::string::npos);
+}
+
+TEST(Config, OutOfRangeAndInvalidChoiceAreErrors) {
+  EXPECT_NE(error_of("train:\n  lr: -1\n").find("out of range"), std::string::npos);
+  EXPECT_NE(error_of("train:\n  batch_size: 0\n").find("out of range"), std::string::npos);
+  const auto message = error_of("data:\n  binarize: sometimes\n");
+  EXPECT_NE(message.find("use one of dynamic, fixed, none"), std::string::npos) << message;
+}
+
+TEST(Config, InvalidYamlNamesTheLine) {
+  const auto message = error_of("train:\n  epochs: [1, 2\n  lr: 3\n");
+  EXPECT_NE(message.find("exp.yaml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("not valid YAML"), std::string::npos) << message;
+}
+
+TEST(Config, SetOverridesAnyKeyIncludingLists) {
+  const Config config = parse_config("model:\n  latent_dim: 8\n", "exp.yaml",
+                                     {"model.latent_dim=32", "model.hidden=[512, 256]", "eval.k=10"});
+  EXPECT_EQ(config.model.latent_dim, 32);
+  EXPECT_EQ(config.model.hidden, (std::vector<int64_t>{512, 256}));
+  EXPECT_EQ(config.eval.k, 10);
+}
+
+TEST(Config, BadSetNamesTheOverride) {
+  auto message = error_of("", {"model.latent=3"});
+  EXPECT_NE(message.find("--set model.latent=3"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'model.latent_dim'"), std::string::npos) << message;
+  message = error_of("", {"train.epochs=many"});
+  EXPECT_NE(message.find("--set train.epochs=many"), std::string::npos) << message;
+  EXPECT_NE(error_of("", {"train.epochs"}).find("KEY=VALUE"), std::string::npos);
+}
+
+TEST(Config, YamlRoundTripGivesTheSameConfig) {
+  const Config config = parse_config("", "defaults", {"model.hidden=[300,100]", "train.lr=0.000123",
+                                                      "data.path=/some where/x.npy", "model.variance=0.25"});
+  const Config again = parse_config(config_to_yaml(config), "round-trip");
+  EXPECT_EQ(config_to_yaml(again), config_to_yaml(config));
+  EXPECT_EQ(again.model.hidden, config.model.hidden);
+  EXPECT_DOUBLE_EQ(again.train.lr, 0.000123);
+  EXPECT_EQ(again.data.path, "/some where/x.npy");
+}
+
+TEST(Config, MissingFileIsAClearError) {
+  try {
+    load_config("/nonexistent/exp.yaml");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/exp.yaml"), std::string::npos);
+  }
+}
+
+TEST(Config, ShippedConfigsLoad) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(DGM_SOURCE_DIR) + "/configs")) {
+    EXPECT_NO_THROW(load_config(entry.path().string())) << entry.path();
+  }
+}
+
+TEST(NearestKey, FindsTyposAndIgnoresFarOffNames) {
+  const auto keys = config_keys();
+  EXPECT_EQ(nearest_key("train.bach_size", keys), "train.batch_size");
+  EXPECT_EQ(nearest_key("latent_dim", keys), "model.latent_dim");
+  EXPECT_EQ(nearest_key("completely.unrelated.thing", keys), "");
+}
+
+}  // namespace
+}  // namespace dgm

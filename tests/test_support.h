@@ -1,0 +1,62 @@
+#pragma once
+// Helpers shared by the tests: temporary directories, running the dgm
+// program, and a linear-Gaussian model whose marginal and posterior are known
+// in closed form.
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "core/dataset.h"
+#include "models/latent_variable_model.h"
+#include "models/vae.h"
+
+namespace dgm::test {
+
+/// A fresh empty directory under the test temp dir.
+std::string make_temp_dir(const std::string& name);
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  ///< stdout and stderr together
+};
+
+/// Runs a shell command line, capturing its output.
+CommandResult run_command(const std::string& command);
+
+/// Runs the built dgm with `arguments`.
+CommandResult run_dgm(const std::string& arguments);
+
+/// The first n Fashion-MNIST training images, binarized with a fixed seed.
+torch::Tensor binary_fashion_mnist(int64_t n, const std::string& split = "train");
+
+/// A small VAE (784-200-10) trained for `epochs` on `n` Fashion-MNIST images;
+/// the run goes to `dir`.
+Vae train_small_vae(int64_t n, int64_t epochs, const std::string& dir);
+
+/// z ~ N(0, I_d), x | z ~ N(a * z, s^2 I_d), coordinate by coordinate. Then
+/// p(x) = N(0, (a^2 + s^2) I) and p(z | x) = N(a x / (a^2 + s^2), s^2 / (a^2 + s^2)):
+/// the exact references for the estimators.
+class LinearGaussianModel : public LatentVariableModel {
+ public:
+  enum class Proposal { kPosterior, kPrior };
+  LinearGaussianModel(int64_t dim, double a, double s, Proposal proposal, torch::Dtype dtype = torch::kFloat64);
+
+  std::shared_ptr<Distribution> prior(int64_t batch) override;
+  std::shared_ptr<Distribution> proposal(const torch::Tensor& x) override;
+  std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
+  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask) override;
+  int64_t data_dim() const override { return dim_; }
+  int64_t latent_dim() const override { return dim_; }
+
+  /// Exact log p(x) of the observed entries: [B].
+  torch::Tensor exact_log_marginal(const torch::Tensor& x, const torch::Tensor& mask = {}) const;
+
+ private:
+  int64_t dim_;
+  double a_, s_;
+  Proposal proposal_;
+  torch::Dtype dtype_;
+};
+
+}  // namespace dgm::test

@@ -1,0 +1,161 @@
+// The gradient trainer: learning, exact resume, non-finite losses, Ctrl-C.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "models/vae.h"
+#include "test_support.h"
+#include "trainers/checkpoint.h"
+#include "trainers/trainer.h"
+
+namespace dgm {
+namespace {
+
+TrainValidation small_data(int64_t n) {
+  DataConfig config;
+  config.limit = n;
+  return split_validation(load_images(config, "train"), n / 5, 0);
+}
+
+Vae small_vae(uint64_t seed) {
+  seed_everything(seed);
+  return Vae(VaeOptions(784, 5).hidden({32}));
+}
+
+TrainerOptions options_for(const std::string& dir, int64_t epochs) {
+  TrainerOptions options;
+  options.epochs = epochs;
+  options.batch_size = 50;
+  options.out_dir = dir;
+  options.progress = false;
+  options.seed = 17;
+  return options;
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+/// Wraps the ELBO; at call `trigger` it either returns NaN or raises SIGINT.
+class FaultyObjective : public Objective {
+ public:
+  enum class Fault { kNan, kInterrupt };
+  FaultyObjective(int64_t trigger, Fault fault) : trigger_(trigger), fault_(fault), inner_(make_elbo_objective(1)) {}
+  torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) override {
+    auto value = inner_->bound(model, x);
+    if (++calls_ == trigger_) {
+      if (fault_ == Fault::kNan) return value * std::nan("");
+      std::raise(SIGINT);
+    }
+    return value;
+  }
+  std::string name() const override { return "faulty"; }
+
+ private:
+  int64_t trigger_, calls_ = 0;
+  Fault fault_;
+  std::unique_ptr<Objective> inner_;
+};
+
+TEST(Trainer, ShortRunRaisesTheValidationElboAndWritesMetrics) {
+  const auto dir = test::make_temp_dir("train");
+  auto data = small_data(2000);
+  Vae vae = small_vae(1);
+  Trainer trainer(vae.ptr(), make_elbo_objective(1), options_for(dir, 3));
+  const double before = trainer.validate(binarize_seeded(data.validation.x, 1));
+  const TrainResult result = trainer.fit(data.train, data.validation);
+  EXPECT_FALSE(result.interrupted);
+  EXPECT_EQ(result.epochs_completed, 3);
+  EXPECT_GT(result.last_validation, before + 50.0) << "before " << before << ", after " << result.last_validation;
+  const auto lines = lines_of(dir + "/metrics.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  for (const char* key : {"\"epoch\"", "\"step\"", "\"train_loss\"", "\"val_elbo\"", "\"images_per_s\"", "\"seconds\""})
+    EXPECT_NE(lines[2].find(key), std::string::npos) << key;
+  EXPECT_TRUE(std::filesystem::exists(best_checkpoint_path(dir)));
+  EXPECT_TRUE(std::filesystem::exists(last_checkpoint_path(dir)));
+}
+
+TEST(Trainer, ResumeEqualsAnUninterruptedRun) {
+  auto data = small_data(1000);  // 800 training examples: 16 steps per epoch
+  const auto straight_dir = test::make_temp_dir("straight");
+  Vae straight = small_vae(2);
+  Trainer(straight.ptr(), make_elbo_objective(1), options_for(straight_dir, 2)).fit(data.train, data.validation);
+
+  const auto resumed_dir = test::make_temp_dir("resumed");
+  Vae first = small_vae(2);
+  auto options = options_for(resumed_dir, 2);
+  options.stop_after_steps = 21;  // in the middle of the second epoch
+  const TrainResult cut = Trainer(first.ptr(), make_elbo_objective(1), options).fit(data.train, data.validation);
+  ASSERT_TRUE(cut.interrupted);
+  EXPECT_EQ(cut.step, 21);
+  Vae second = small_vae(99);  // other initial weights: everything must come from the checkpoint
+  options.stop_after_steps = 0;
+  options.resume = true;
+  const TrainResult rest = Trainer(second.ptr(), make_elbo_objective(1), options).fit(data.train, data.validation);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.step, 32);
+
+  auto a = straight->named_parameters(), b = second->named_parameters();
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  const auto straight_metrics = lines_of(straight_dir + "/metrics.jsonl");
+  const auto resumed_metrics = lines_of(resumed_dir + "/metrics.jsonl");
+  ASSERT_EQ(straight_metrics.size(), 2u);
+  ASSERT_EQ(resumed_metrics.size(), 2u);
+  auto without_timing = [](const std::string& line) { return line.substr(line.find("\"step\"")); };
+  // Same step, train loss and validation ELBO; only the timings differ.
+  auto key_values = [&](const std::string& line) {
+    auto rest = without_timing(line);
+    auto seconds = rest.find(",\"seconds\"");
+    return rest.substr(0, seconds) + rest.substr(rest.find(',', seconds + 1));
+  };
+  EXPECT_EQ(key_values(straight_metrics[1]), key_values(resumed_metrics[1]));
+}
+
+TEST(Trainer, NonFiniteLossNamesTheStepAndKeepsTheLastCheckpoint) {
+  const auto dir = test::make_temp_dir("nan");
+  auto data = small_data(500);  // 400 training examples: 8 steps per epoch
+  Vae vae = small_vae(3);
+  Trainer(vae.ptr(), make_elbo_objective(1), options_for(dir, 1)).fit(data.train, data.validation);
+  const std::string before = read_text_file(last_checkpoint_path(dir));
+  auto options = options_for(dir, 2);
+  options.resume = true;
+  Trainer faulty(vae.ptr(), std::make_unique<FaultyObjective>(3, FaultyObjective::Fault::kNan), options);
+  try {
+    faulty.fit(data.train, data.validation);
+    FAIL() << "a NaN loss did not stop training";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at step 10"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_text_file(last_checkpoint_path(dir)), before);
+}
+
+TEST(Trainer, CtrlCSavesACheckpointAndStopsCleanly) {
+  const auto dir = test::make_temp_dir("sigint");
+  auto data = small_data(500);
+  Vae vae = small_vae(4);
+  Trainer trainer(vae.ptr(), std::make_unique<FaultyObjective>(5, FaultyObjective::Fault::kInterrupt),
+                  options_for(dir, 3));
+  const TrainResult result = trainer.fit(data.train, data.validation);
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(result.step, 5);
+  Vae reloaded = small_vae(5);
+  EXPECT_EQ(load_checkpoint(last_checkpoint_path(dir), *reloaded).step, 5);
+  for (const auto& item : vae->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), reloaded->named_parameters()[item.key()])) << item.key();
+  // The handler is gone after fit(): SIGINT's previous disposition is back.
+  auto previous = std::signal(SIGINT, SIG_DFL);
+  EXPECT_EQ(previous, SIG_DFL);
+}
+
+}  // namespace
+}  // namespace dgm

@@ -1,0 +1,122 @@
+// The VAE as a LatentVariableModel: shapes, likelihoods against closed forms,
+// checkpoints.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "models/generation.h"
+#include "models/vae.h"
+#include "test_support.h"
+#include "trainers/checkpoint.h"
+
+namespace dgm {
+namespace {
+
+TEST(Vae, ShapesFollowTheSamplesFirstConvention) {
+  seed_everything(0);
+  Vae vae(VaeOptions(10, 3).hidden({8, 6}));
+  auto x = torch::rand({4, 10});
+  auto q = vae->encode(x);
+  EXPECT_EQ(q.loc().sizes(), (std::vector<int64_t>{4, 3}));
+  auto z = q.sample(5);
+  EXPECT_EQ(z.sizes(), (std::vector<int64_t>{5, 4, 3}));
+  EXPECT_EQ(vae->log_likelihood(x, z).sizes(), (std::vector<int64_t>{5, 4}));
+  EXPECT_EQ(vae->log_joint(x, z).sizes(), (std::vector<int64_t>{5, 4}));
+  EXPECT_EQ(sample_means(*vae, 7).sizes(), (std::vector<int64_t>{7, 10}));
+  EXPECT_EQ(reconstruct(*vae, x).sizes(), (std::vector<int64_t>{4, 10}));
+}
+
+TEST(Vae, BernoulliLikelihoodIsTheBinaryLogLikelihoodOfTheLogits) {
+  seed_everything(1);
+  Vae vae(VaeOptions(6, 2).hidden({5}));
+  auto x = torch::bernoulli(torch::full({3, 6}, 0.5));
+  auto z = torch::randn({2, 3, 2});
+  auto p = torch::sigmoid(vae->decode(z));
+  auto expected = (x * torch::log(p) + (1 - x) * torch::log(1 - p)).sum(-1);
+  EXPECT_TRUE(torch::allclose(vae->log_likelihood(x, z), expected, 1e-4, 1e-4));
+}
+
+TEST(Vae, MaskSumsOnlyObservedEntries) {
+  seed_everything(2);
+  Vae vae(VaeOptions(6, 2).hidden({5}));
+  auto x = torch::bernoulli(torch::full({3, 6}, 0.5));
+  auto z = torch::randn({2, 3, 2});
+  auto mask = torch::zeros({3, 6});
+  mask.slice(1, 0, 2) = 1;
+  auto p = torch::sigmoid(vae->decode(z)).slice(2, 0, 2);
+  auto xs = x.slice(1, 0, 2);
+  auto expected = (xs * torch::log(p) + (1 - xs) * torch::log(1 - p)).sum(-1);
+  EXPECT_TRUE(torch::allclose(vae->log_likelihood(x, z, mask), expected, 1e-4, 1e-4));
+}
+
+TEST(Vae, GaussianLikelihoodLearnsOrFixesThePerPixelVariance) {
+  seed_everything(3);
+  Vae learned(VaeOptions(4, 2).hidden({5}).likelihood("gaussian").variance(0.25));
+  Vae fixed(VaeOptions(4, 2).hidden({5}).likelihood("gaussian").variance(0.25).learn_variance(false));
+  EXPECT_EQ(learned->parameters().size(), fixed->parameters().size() + 1);
+  auto x = torch::randn({3, 4});
+  auto z = torch::randn({1, 3, 2});
+  auto mean = fixed->decode(z);
+  auto expected = (-0.5 * (x - mean).pow(2) / 0.25 - 0.5 * std::log(2 * M_PI * 0.25)).sum(-1);
+  EXPECT_TRUE(torch::allclose(fixed->log_likelihood(x, z), expected, 1e-4, 1e-4));
+}
+
+TEST(Vae, UnknownLikelihoodOrActivationIsAnError) {
+  EXPECT_THROW(Vae(VaeOptions(4, 2).likelihood("poisson")), Error);
+  EXPECT_THROW(Vae(VaeOptions(4, 2).activation("swish")), Error);
+}
+
+TEST(Checkpoint, RoundTripRestoresIdenticalOutputs) {
+  const auto path = test::make_temp_dir("ckpt") + "/model.pt";
+  seed_everything(4);
+  Vae a(VaeOptions(8, 2).hidden({6}));
+  TrainingState state;
+  state.step = 42;
+  state.best_validation = -12.5;
+  save_checkpoint(path, *a, nullptr, state);
+  seed_everything(5);
+  Vae b(VaeOptions(8, 2).hidden({6}));
+  auto x = torch::rand({3, 8});
+  EXPECT_FALSE(torch::equal(a->decode(a->encode(x).loc()), b->decode(b->encode(x).loc())));
+  const TrainingState loaded = load_checkpoint(path, *b);
+  EXPECT_EQ(loaded.step, 42);
+  EXPECT_DOUBLE_EQ(loaded.best_validation, -12.5);
+  EXPECT_TRUE(torch::equal(a->decode(a->encode(x).loc()), b->decode(b->encode(x).loc())));
+}
+
+TEST(Checkpoint, OtherArchitectureNamesTheParameterAndShapes) {
+  const auto path = test::make_temp_dir("ckpt-shape") + "/model.pt";
+  Vae a(VaeOptions(8, 2).hidden({6}));
+  save_checkpoint(path, *a, nullptr, {});
+  Vae b(VaeOptions(8, 2).hidden({7}));
+  try {
+    load_checkpoint(path, *b);
+    FAIL() << "loaded a checkpoint of another architecture";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("encoder.layers.0.weight"), std::string::npos) << message;
+    EXPECT_NE(message.find("[6, 8]"), std::string::npos) << message;
+    EXPECT_NE(message.find("[7, 8]"), std::string::npos) << message;
+  }
+}
+
+TEST(Checkpoint, DamagedFileIsAClearError) {
+  const auto path = test::make_temp_dir("ckpt-bad") + "/model.pt";
+  Vae a(VaeOptions(8, 2).hidden({6}));
+  save_checkpoint(path, *a, nullptr, {});
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  try {
+    load_checkpoint(path, *a);
+    FAIL() << "loaded a truncated checkpoint";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dgm
