@@ -9,6 +9,7 @@
 #include "apps/cli_common.h"
 #include "apps/run_directory.h"
 #include "core/dataset.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/random.h"
@@ -51,7 +52,7 @@ int run_eval(const EvalArgs& args) {
   if (args.chunk > 0) eval.chunk = args.chunk;
   if (args.seed >= 0) eval.seed = static_cast<uint64_t>(args.seed);
 
-  ImageSet data = load_images(run.config.data, eval.split).to(device);
+  ImageSet data = load_images(run.config.data, eval.split).to(device, resolve_dtype(run.config.train.dtype));
   if (data.dim() != run.metadata.data_dim)
     fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(),
          run.metadata.data_dim);

@@ -9,6 +9,7 @@
 #include "apps/run_directory.h"
 #include "core/config.h"
 #include "core/dataset.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "models/vae.h"
@@ -44,14 +45,15 @@ int run_train(const TrainArgs& args) {
   if (!args.device.empty()) config.train.device = args.device;
   const torch::Device device = prepare_device(config.train.device, config.train.threads);
 
-  ImageSet all = load_images(config.data, "train").to(device);
+  const torch::Dtype dtype = resolve_dtype(config.train.dtype);
+  ImageSet all = load_images(config.data, "train").to(device, dtype);
   if (config.model.likelihood == "bernoulli") check_unit_interval(all.x, all.source);
   TrainValidation data = split_validation(all, config.data.val_size, config.train.seed);
   if (data.validation.size() == 0) fail("data.val_size = 0: validation needs at least one example");
 
   seed_everything(config.train.seed);  // the initial weights
   Vae model(VaeOptions::from_config(config.model, all.dim()));
-  model->to(device);
+  model->to(device, dtype);
   write_run_files(out, config, RunMetadata{DGM_VERSION, libtorch_version(), all.dim(), all.image_shape});
 
   TrainerOptions options = TrainerOptions::from_config(config.train, config.data.binarize, out);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "trainers/checkpoint.h"
 #include "trainers/trainer.h"
@@ -64,7 +65,7 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device) {
   run.metadata = read_run_metadata(dir);
   run.config = load_config((fs::path(dir) / "config.yaml").string());
   run.model = Vae(VaeOptions::from_config(run.config.model, run.metadata.data_dim));
-  run.model->to(device);
+  run.model->to(device, resolve_dtype(run.config.train.dtype));
   run.checkpoint = best_checkpoint_path(dir);
   if (!fs::exists(run.checkpoint)) run.checkpoint = last_checkpoint_path(dir);
   if (!fs::exists(run.checkpoint)) fail("run directory {} has no checkpoint (best.pt or last.pt)", dir);

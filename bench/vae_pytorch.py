@@ -19,11 +19,12 @@ from torch import nn
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 parser.add_argument("--epochs", type=int, default=2)
-parser.add_argument("--threads", type=int, default=0)
+parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
 parser.add_argument("--batch-size", type=int, default=128)
 args = parser.parse_args()
 
-torch.set_num_threads(args.threads or len(__import__("os").sched_getaffinity(0)))
+if args.threads:
+    torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 with gzip.open(args.data, "rb") as f:
     raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)

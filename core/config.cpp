@@ -147,6 +147,7 @@ const std::vector<Field>& fields() {
       int_field("train.k", DGM_GET(train.k), 1, 1 << 20),
       double_field("train.grad_clip", DGM_GET(train.grad_clip), 0.0, true),
       string_field("train.device", DGM_GET(train.device)),
+      string_field("train.dtype", DGM_GET(train.dtype), {"float32", "float64"}),
       int_field("train.threads", DGM_GET(train.threads), 0, 4096),
       int_field("eval.k", DGM_GET(eval.k), 1, 1 << 24),
       int_field("eval.batch_size", DGM_GET(eval.batch_size), 1, 1 << 24),

@@ -60,6 +60,8 @@ struct TrainConfig {
   double grad_clip = 0.0;
   /// auto, cpu, cuda or cuda:N. Default: auto.
   std::string device = "auto";
+  /// float32 or float64 for parameters and data. Default: float32.
+  std::string dtype = "float32";
   /// LibTorch intra-op CPU threads (0 = auto: 1, as OpenBLAS threads the matrix products). Default: 0.
   int64_t threads = 0;
 };

@@ -21,7 +21,9 @@ struct ImageSet {
 
   int64_t size() const { return x.size(0); }
   int64_t dim() const { return x.size(1); }
-  ImageSet to(const torch::Device& device) const { return {x.to(device), image_shape, source}; }
+  ImageSet to(const torch::Device& device, torch::Dtype dtype = torch::kFloat32) const {
+    return {x.to(device, dtype), image_shape, source};
+  }
 };
 
 /// The images file of `split` ("train" or "test") for `config`: a directory is

@@ -32,8 +32,8 @@ torch::Tensor Distribution::mean() const { fail("{} has no mean in its value spa
 DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale)
     : DiagNormal(loc, scale, torch::log(scale)) {}
 
-DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale, torch::Tensor log_scale)
-    : loc_(std::move(loc)), scale_(std::move(scale)), log_scale_(std::move(log_scale)) {
+DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale, torch::Tensor log_scale, bool standard)
+    : loc_(std::move(loc)), scale_(std::move(scale)), log_scale_(std::move(log_scale)), standard_(standard) {
   TORCH_CHECK(loc_.dim() >= 1, "DiagNormal needs loc with an event dimension, got shape ", loc_.sizes());
   TORCH_CHECK(loc_.sizes() == scale_.sizes(), "DiagNormal loc ", loc_.sizes(), " and scale ", scale_.sizes(),
               " differ in shape");
@@ -47,8 +47,9 @@ DiagNormal DiagNormal::from_log_var(const torch::Tensor& loc, const torch::Tenso
 DiagNormal DiagNormal::standard(torch::IntArrayRef batch, int64_t dim, const torch::TensorOptions& options) {
   std::vector<int64_t> shape(batch.begin(), batch.end());
   shape.push_back(dim);
-  auto zeros = torch::zeros(shape, options);
-  return DiagNormal(zeros, torch::ones(shape, options), zeros);
+  // Broadcast views of two scalars: the prior costs no memory per example.
+  auto zeros = torch::zeros({1}, options).expand(shape);
+  return DiagNormal(zeros, torch::ones({1}, options).expand(shape), zeros, /*standard=*/true);
 }
 
 torch::Tensor DiagNormal::sample(int64_t n) const {
@@ -128,6 +129,8 @@ torch::Tensor Categorical::entropy() const { return -(log_probs_.exp() * log_pro
 std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribution& p) {
   if (auto qn = dynamic_cast<const DiagNormal*>(&q)) {
     if (auto pn = dynamic_cast<const DiagNormal*>(&p)) {
+      if (pn->is_standard())  // KL(q || N(0, I)) = 1/2 (s^2 + m^2 - 1) - log s
+        return (0.5 * (qn->scale().pow(2) + qn->loc().pow(2) - 1.0) - qn->log_scale()).sum(-1);
       auto var_ratio = (qn->scale() / pn->scale()).pow(2);
       auto mean_term = ((qn->loc() - pn->loc()) / pn->scale()).pow(2);
       return (0.5 * (var_ratio + mean_term - 1.0) - (qn->log_scale() - pn->log_scale())).sum(-1);

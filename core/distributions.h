@@ -53,10 +53,13 @@ class DiagNormal : public Distribution {
   const torch::Tensor& loc() const { return loc_; }
   const torch::Tensor& scale() const { return scale_; }
   const torch::Tensor& log_scale() const { return log_scale_; }
+  /// True for N(0, I) made by standard(): lets KL use its shorter closed form.
+  bool is_standard() const { return standard_; }
 
  private:
-  DiagNormal(torch::Tensor loc, torch::Tensor scale, torch::Tensor log_scale);
+  DiagNormal(torch::Tensor loc, torch::Tensor scale, torch::Tensor log_scale, bool standard = false);
   torch::Tensor loc_, scale_, log_scale_;
+  bool standard_ = false;
 };
 
 /// Independent Bernoulli variables over the last dimension, parameterized by

@@ -93,3 +93,19 @@ TEST(Cli, EvalOfAMissingRunSaysSo) {
 
 }  // namespace
 }  // namespace dgm
+
+namespace dgm {
+namespace {
+
+TEST(Cli, Float64RunTrainsAndEvaluates) {
+  const auto run = test::make_temp_dir("f64") + "/run";
+  auto train = run_dgm("train --quiet --config " + kTinyConfig + kTinySets +
+                       " --set train.epochs=1 --set train.dtype=float64 --out " + run);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto eval = run_dgm("eval --run " + run + " --k 5 --limit 50 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_LT(nlohmann::json::parse(eval.output.substr(eval.output.find('{'))).at("iwae").get<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace dgm

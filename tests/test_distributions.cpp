@@ -69,6 +69,18 @@ TEST(DiagNormal, KlMatchesClosedFormAndMonteCarlo) {
   EXPECT_NEAR((q.log_prob(z) - p.log_prob(z)).mean().item<double>(), closed, 0.01);
 }
 
+TEST(DiagNormal, KlToTheStandardNormalTakesTheShortFormWithTheSameValue) {
+  torch::manual_seed(6);
+  DiagNormal q(torch::randn({4, 3}, kF64), torch::rand({4, 3}, kF64) + 0.1);
+  auto standard = DiagNormal::standard({4}, 3, kF64);
+  DiagNormal explicit_standard(torch::zeros({4, 3}, kF64), torch::ones({4, 3}, kF64));
+  ASSERT_TRUE(standard.is_standard());
+  ASSERT_FALSE(explicit_standard.is_standard());
+  EXPECT_TRUE(torch::allclose(*kl_divergence(q, standard), *kl_divergence(q, explicit_standard), 1e-12, 1e-12));
+  auto z = q.sample(5);
+  EXPECT_TRUE(torch::allclose(standard.log_prob(z), explicit_standard.log_prob(z), 1e-12, 1e-12));
+}
+
 TEST(Bernoulli, LogProbMatchesClosedFormAndStaysFiniteAtExtremeLogits) {
   auto logits = torch::tensor({{0.3, -2.0, 100.0, -100.0}}, kF64);
   Bernoulli bernoulli(logits);
