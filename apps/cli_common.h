@@ -2,8 +2,8 @@
 // What every dgm command shares: its registration shape, device and thread
 // setup, and the output of results.
 
-#include <CLI/CLI.hpp>
 #include <torch/types.h>
+#include <CLI/CLI.hpp>
 
 #include <functional>
 #include <string>

@@ -13,8 +13,8 @@ struct ConfigArgs {
 };
 
 int run_config(const ConfigArgs& args) {
-  const Config config = args.config.empty() ? parse_config("", "(defaults)", args.sets)
-                                            : load_config(args.config, args.sets);
+  const Config config =
+      args.config.empty() ? parse_config("", "(defaults)", args.sets) : load_config(args.config, args.sets);
   fmt::print("{}", config_to_yaml(config));
   return 0;
 }

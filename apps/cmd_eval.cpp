@@ -1,7 +1,7 @@
 // dgm eval: the ELBO and the IWAE-k bound of a trained run on a data split.
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -54,8 +54,7 @@ int run_eval(const EvalArgs& args) {
 
   ImageSet data = load_images(run.config.data, eval.split).to(device, resolve_dtype(run.config.train.dtype));
   if (data.dim() != run.metadata.data_dim)
-    fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(),
-         run.metadata.data_dim);
+    fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(), run.metadata.data_dim);
   if (args.limit > 0 && args.limit < data.size()) data.x = data.x.slice(0, 0, args.limit);
   if (run.config.model.likelihood == "bernoulli") check_unit_interval(data.x, data.source);
   // The evaluation set is binarized once under eval.seed, as the model was

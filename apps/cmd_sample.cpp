@@ -23,8 +23,7 @@ int run_sample(const SampleArgs& args) {
   const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
   LoadedRun run = load_run(args.run, device);
   if (run.metadata.image_shape.empty())
-    fail("the run's examples ({} values) have no picture shape, so they cannot be drawn as PNG",
-         run.metadata.data_dim);
+    fail("the run's examples ({} values) have no picture shape, so they cannot be drawn as PNG", run.metadata.data_dim);
   seed_everything(static_cast<uint64_t>(args.seed));
   write_samples_png(*run.model, args.n, run.metadata.image_shape, args.out);
   fmt::print("{} samples written to {}\n", args.n, args.out);

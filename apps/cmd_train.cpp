@@ -60,8 +60,8 @@ int run_train(const TrainArgs& args) {
   options.resume = args.resume;
   options.progress = !args.quiet;
   fmt::print(stderr, "training a VAE ({} -> {} latent) on {} examples of {} ({} for validation), device {}, run {}\n",
-             all.dim(), config.model.latent_dim, data.train.size(), all.source, data.validation.size(),
-             device.str(), out);
+             all.dim(), config.model.latent_dim, data.train.size(), all.source, data.validation.size(), device.str(),
+             out);
   Trainer trainer(model.ptr(), make_objective(config.train), options);
   const TrainResult result = trainer.fit(data.train, data.validation);
   if (result.interrupted) {

@@ -2,9 +2,9 @@
 // Parses the command line, runs one subcommand, maps errors to exit statuses:
 // 0 success, 1 a failure the message explains, 2 a usage error, 130 Ctrl-C.
 
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <sstream>
 
@@ -28,7 +28,8 @@ std::string usage_line(CLI::App& app) {
   std::istringstream help(node->help());
   std::string line;
   while (std::getline(help, line))
-    if (line.rfind("Usage:", 0) == 0) return "Usage: " + path + line.substr(line.find(node->get_name()) + node->get_name().size());
+    if (line.rfind("Usage:", 0) == 0)
+      return "Usage: " + path + line.substr(line.find(node->get_name()) + node->get_name().size());
   return "Usage: dgm COMMAND [OPTIONS]";
 }
 

@@ -20,10 +20,10 @@ void write_reconstructions_png(LatentVariableModel& model, const torch::Tensor& 
   auto originals = x.slice(0, 0, n);
   auto reconstructions = reconstruct(model, originals);
   // [rows, 8, D] pairs interleaved row by row: originals, then their reconstructions.
-  auto grid = torch::stack({originals.reshape({n / kColumns, kColumns, -1}),
-                            reconstructions.reshape({n / kColumns, kColumns, -1})},
-                           1)
-                  .reshape({2 * n, -1});
+  auto grid =
+      torch::stack(
+          {originals.reshape({n / kColumns, kColumns, -1}), reconstructions.reshape({n / kColumns, kColumns, -1})}, 1)
+          .reshape({2 * n, -1});
   write_png_grid(path, grid, image_shape, kColumns);
 }
 

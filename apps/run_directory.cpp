@@ -1,8 +1,8 @@
 #include "apps/run_directory.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 

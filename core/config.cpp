@@ -58,7 +58,9 @@ Field int_field(std::string key, Get get, int64_t min, int64_t max = std::numeri
               fail("{}: {} = {} is out of range: it must be between {} and {}", where.text, key, value, min, max);
             get(c) = static_cast<std::remove_reference_t<decltype(get(c))>>(value);
           },
-          [=](const Config& c, YAML::Emitter& out) { out << YAML::Key << key.substr(key.find('.') + 1) << YAML::Value << get(const_cast<Config&>(c)); }};
+          [=](const Config& c, YAML::Emitter& out) {
+            out << YAML::Key << key.substr(key.find('.') + 1) << YAML::Value << get(const_cast<Config&>(c));
+          }};
 }
 
 template <typename Get>
@@ -67,11 +69,13 @@ Field double_field(std::string key, Get get, double min, bool min_inclusive) {
           [=](Config& c, const YAML::Node& node, const Origin& where) {
             const auto value = read_scalar<double>(node, key, where, "a number");
             if (!std::isfinite(value) || value < min || (!min_inclusive && value == min))
-              fail("{}: {} = {} is out of range: it must be {} {}", where.text, key, value,
-                   min_inclusive ? ">=" : ">", min);
+              fail("{}: {} = {} is out of range: it must be {} {}", where.text, key, value, min_inclusive ? ">=" : ">",
+                   min);
             get(c) = value;
           },
-          [=](const Config& c, YAML::Emitter& out) { out << YAML::Key << key.substr(key.find('.') + 1) << YAML::Value << get(const_cast<Config&>(c)); }};
+          [=](const Config& c, YAML::Emitter& out) {
+            out << YAML::Key << key.substr(key.find('.') + 1) << YAML::Value << get(const_cast<Config&>(c));
+          }};
 }
 
 template <typename Get>
@@ -80,7 +84,9 @@ Field bool_field(std::string key, Get get) {
           [=](Config& c, const YAML::Node& node, const Origin& where) {
             get(c) = read_scalar<bool>(node, key, where, "true or false");
           },
-          [=](const Config& c, YAML::Emitter& out) { out << YAML::Key << key.substr(key.find('.') + 1) << YAML::Value << get(const_cast<Config&>(c)); }};
+          [=](const Config& c, YAML::Emitter& out) {
+            out << YAML::Key << key.substr(key.find('.') + 1) << YAML::Value << get(const_cast<Config&>(c));
+          }};
 }
 
 /// A string; when `choices` is not empty, one of them.
@@ -122,7 +128,8 @@ Field int_list_field(std::string key, Get get, int64_t min) {
           }};
 }
 
-#define DGM_GET(member) [](Config& c) -> auto& { return c.member; }
+#define DGM_GET(member) \
+  [](Config & c) -> auto& { return c.member; }
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = {
@@ -183,8 +190,7 @@ std::string suggestion(const std::string& key, const std::vector<std::string>& c
 [[noreturn]] void unknown_key(const std::string& where, const std::string& key) {
   auto candidates = config_keys();
   if (key.find('.') == std::string::npos) candidates = section_names();
-  fail("{}: unknown key '{}'{} (`dgm config` prints every valid key)", where, key,
-       suggestion(key, candidates));
+  fail("{}: unknown key '{}'{} (`dgm config` prints every valid key)", where, key, suggestion(key, candidates));
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {

@@ -90,8 +90,7 @@ struct Config {
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// Parses YAML text (named `source` in error messages) with overrides.
-Config parse_config(const std::string& text, const std::string& source,
-                    const std::vector<std::string>& overrides = {});
+Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides = {});
 
 /// The complete config as YAML, every key written; parse_config of it gives
 /// the same Config back.

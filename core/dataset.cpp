@@ -80,8 +80,7 @@ ImageSet load_images(const DataConfig& config, const std::string& split) {
 
 TrainValidation split_validation(const ImageSet& all, int64_t val_size, uint64_t seed) {
   if (val_size >= all.size())
-    fail("data.val_size = {} leaves no training examples out of {} in {}; lower it", val_size, all.size(),
-         all.source);
+    fail("data.val_size = {} leaves no training examples out of {} in {}; lower it", val_size, all.size(), all.source);
   seed_everything(derive_seed(seed, 0x5e11d));
   auto order = torch::randperm(all.size(), torch::TensorOptions().dtype(torch::kLong));
   auto val_index = order.slice(0, 0, val_size).to(all.x.device());
@@ -100,9 +99,10 @@ torch::Tensor binarize_seeded(const torch::Tensor& x, uint64_t seed) {
 void check_unit_interval(const torch::Tensor& x, const std::string& source) {
   const double low = x.min().item<double>(), high = x.max().item<double>();
   if (low < 0.0 || high > 1.0)
-    fail("{} has values in [{}, {}], but a Bernoulli likelihood needs data in [0, 1]: rescale it, or set "
-         "model.likelihood=gaussian and data.binarize=none",
-         source, low, high);
+    fail(
+        "{} has values in [{}, {}], but a Bernoulli likelihood needs data in [0, 1]: rescale it, or set "
+        "model.likelihood=gaussian and data.binarize=none",
+        source, low, high);
 }
 
 EpochBatches::EpochBatches(int64_t n, int64_t batch_size, uint64_t seed, const torch::Device& device)

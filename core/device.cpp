@@ -4,7 +4,6 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
-
 #include "core/error.h"
 
 namespace dgm {

@@ -29,8 +29,7 @@ torch::Tensor Distribution::mean() const { fail("{} has no mean in its value spa
 
 // ---- DiagNormal ----
 
-DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale)
-    : DiagNormal(loc, scale, torch::log(scale)) {}
+DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale) : DiagNormal(loc, scale, torch::log(scale)) {}
 
 DiagNormal::DiagNormal(torch::Tensor loc, torch::Tensor scale, torch::Tensor log_scale, bool standard)
     : loc_(std::move(loc)), scale_(std::move(scale)), log_scale_(std::move(log_scale)), standard_(standard) {
@@ -89,7 +88,7 @@ torch::Tensor Bernoulli::log_prob_elements(const torch::Tensor& value) const {
   // logits, whose fused kernel is stable for any |l|.
   auto shape = at::infer_size(value.sizes(), logits_.sizes());
   return -torch::binary_cross_entropy_with_logits(logits_.expand(shape), value.expand(shape), {}, {},
-                                                   at::Reduction::None);
+                                                  at::Reduction::None);
 }
 
 torch::Tensor Bernoulli::log_prob(const torch::Tensor& value) const { return log_prob_elements(value).sum(-1); }

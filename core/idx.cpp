@@ -2,10 +2,10 @@
 
 #include <zlib.h>
 
+#include <torch/torch.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <torch/torch.h>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -47,13 +47,20 @@ struct IdxType {
 
 IdxType idx_type(unsigned char code, const std::string& path) {
   switch (code) {
-    case 0x08: return {torch::kUInt8, 1};
-    case 0x09: return {torch::kInt8, 1};
-    case 0x0B: return {torch::kInt16, 2};
-    case 0x0C: return {torch::kInt32, 4};
-    case 0x0D: return {torch::kFloat32, 4};
-    case 0x0E: return {torch::kFloat64, 8};
-    default: fail("{} is not an IDX file: unknown data type code 0x{:02x} in byte 3", path, code);
+    case 0x08:
+      return {torch::kUInt8, 1};
+    case 0x09:
+      return {torch::kInt8, 1};
+    case 0x0B:
+      return {torch::kInt16, 2};
+    case 0x0C:
+      return {torch::kInt32, 4};
+    case 0x0D:
+      return {torch::kFloat32, 4};
+    case 0x0E:
+      return {torch::kFloat64, 8};
+    default:
+      fail("{} is not an IDX file: unknown data type code 0x{:02x} in byte 3", path, code);
   }
 }
 
@@ -72,7 +79,8 @@ torch::Tensor read_idx(const std::string& path) {
   const int dims = data[3];
   if (dims < 1 || dims > 8) fail("{} is not a valid IDX file: {} dimensions (1 to 8 expected)", path, dims);
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(dims);
-  if (bytes.size() < header) fail("{} is truncated: its header needs {} bytes, the file has {}", path, header, bytes.size());
+  if (bytes.size() < header)
+    fail("{} is truncated: its header needs {} bytes, the file has {}", path, header, bytes.size());
   std::vector<int64_t> shape;
   std::size_t count = 1;
   for (int d = 0; d < dims; ++d) {

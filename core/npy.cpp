@@ -21,18 +21,24 @@ NpyType npy_type(const std::string& descr, const std::string& path) {
   if (descr == "<f8") return {torch::kFloat64, 8};
   if (descr == "|u1" || descr == "<u1") return {torch::kUInt8, 1};
   if (descr == "<i8") return {torch::kInt64, 8};
-  fail("{} has dtype '{}', which dgm does not read: save it as float32, float64 or uint8 (little-endian), "
-       "e.g. np.save(path, x.astype(np.float32))",
-       path, descr);
+  fail(
+      "{} has dtype '{}', which dgm does not read: save it as float32, float64 or uint8 (little-endian), "
+      "e.g. np.save(path, x.astype(np.float32))",
+      path, descr);
 }
 
 std::string descr_of(torch::Dtype dtype) {
   switch (dtype) {
-    case torch::kFloat32: return "<f4";
-    case torch::kFloat64: return "<f8";
-    case torch::kUInt8: return "|u1";
-    case torch::kInt64: return "<i8";
-    default: fail("write_npy cannot write dtype {}", c10::toString(dtype));
+    case torch::kFloat32:
+      return "<f4";
+    case torch::kFloat64:
+      return "<f8";
+    case torch::kUInt8:
+      return "|u1";
+    case torch::kInt64:
+      return "<i8";
+    default:
+      fail("write_npy cannot write dtype {}", c10::toString(dtype));
   }
 }
 

@@ -69,8 +69,8 @@ void write_png_grid(const std::string& path, const torch::Tensor& images, const 
                    .to(torch::kUInt8)
                    .reshape({n, channels, height, width})
                    .permute({0, 2, 3, 1});
-  auto canvas = torch::full({rows * (height + kBorder) + kBorder, columns * (width + kBorder) + kBorder, channels},
-                            64, torch::kUInt8);
+  auto canvas = torch::full({rows * (height + kBorder) + kBorder, columns * (width + kBorder) + kBorder, channels}, 64,
+                            torch::kUInt8);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t top = kBorder + (i / columns) * (height + kBorder);
     const int64_t left = kBorder + (i % columns) * (width + kBorder);

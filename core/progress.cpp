@@ -60,8 +60,8 @@ void Progress::draw(bool final) {
     fmt::print(stderr, "\r{} [{}] {}/{} {:.0f} {}/s eta {} loss {:.3f}{}", label_, bar, done_, total_, rate, unit_,
                final ? format_duration(0) : format_duration(eta), loss_, "   ");
   } else {
-    fmt::print(stderr, "{}: {}/{} ({:.0f}%), {:.0f} {}/s, eta {}, loss {:.3f}\n", label_, done_, total_,
-               100 * fraction, rate, unit_, format_duration(eta), loss_);
+    fmt::print(stderr, "{}: {}/{} ({:.0f}%), {:.0f} {}/s, eta {}, loss {:.3f}\n", label_, done_, total_, 100 * fraction,
+               rate, unit_, format_duration(eta), loss_);
   }
   std::fflush(stderr);
 }

@@ -28,8 +28,7 @@ Activation activation_named(const std::string& name) {
 
 }  // namespace
 
-MlpImpl::MlpImpl(const MlpOptions& options)
-    : options_(options), activation_(activation_named(options.activation())) {
+MlpImpl::MlpImpl(const MlpOptions& options) : options_(options), activation_(activation_named(options.activation())) {
   layers_ = register_module("layers", torch::nn::ModuleList());
   int64_t width = options.in_features();
   for (int64_t next : options.hidden()) {

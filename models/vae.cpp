@@ -27,8 +27,8 @@ VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
   TORCH_CHECK(options.variance() > 0, "Invalid Gaussian variance: ", options.variance());
   std::vector<int64_t> reversed(options.hidden().rbegin(), options.hidden().rend());
   encoder_ = register_module(
-      "encoder", Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim())
-                         .activation(options.activation())));
+      "encoder",
+      Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim()).activation(options.activation())));
   decoder_ = register_module(
       "decoder", Mlp(MlpOptions(options.latent_dim(), reversed, options.data_dim()).activation(options.activation())));
   if (options.likelihood() == "gaussian") {

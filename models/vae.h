@@ -43,8 +43,7 @@ class VaeImpl : public TrainableModel {
   std::shared_ptr<Distribution> prior(int64_t batch) override;
   std::shared_ptr<Distribution> proposal(const torch::Tensor& x) override;
   std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
-  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z,
-                               const torch::Tensor& mask = {}) override;
+  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) override;
 
   /// q(z | x) as its concrete type: [B, D] -> DiagNormal with batch [B].
   DiagNormal encode(const torch::Tensor& x);

@@ -55,8 +55,8 @@ TEST(Cli, TrainEvalSampleEndToEnd) {
   const auto run = dir + "/run";
   auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + kTinySets + " --out " + run);
   ASSERT_EQ(train.exit_code, 0) << train.output;
-  for (const char* file : {"config.yaml", "run.json", "best.pt", "last.pt", "metrics.jsonl", "samples.png",
-                           "reconstructions.png"})
+  for (const char* file :
+       {"config.yaml", "run.json", "best.pt", "last.pt", "metrics.jsonl", "samples.png", "reconstructions.png"})
     EXPECT_TRUE(std::filesystem::exists(run + "/" + file)) << file;
   EXPECT_EQ(read_png(run + "/samples.png").sizes(), (std::vector<int64_t>{8 * 30 + 2, 8 * 30 + 2, 1}));
 

@@ -103,8 +103,9 @@ TEST(Config, BadSetNamesTheOverride) {
 }
 
 TEST(Config, YamlRoundTripGivesTheSameConfig) {
-  const Config config = parse_config("", "defaults", {"model.hidden=[300,100]", "train.lr=0.000123",
-                                                      "data.path=/some where/x.npy", "model.variance=0.25"});
+  const Config config = parse_config(
+      "", "defaults",
+      {"model.hidden=[300,100]", "train.lr=0.000123", "data.path=/some where/x.npy", "model.variance=0.25"});
   const Config again = parse_config(config_to_yaml(config), "round-trip");
   EXPECT_EQ(config_to_yaml(again), config_to_yaml(config));
   EXPECT_EQ(again.model.hidden, config.model.hidden);

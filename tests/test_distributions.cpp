@@ -93,7 +93,7 @@ TEST(Bernoulli, LogProbMatchesClosedFormAndStaysFiniteAtExtremeLogits) {
 
 TEST(Bernoulli, LogProbBroadcastsOverSamples) {
   Bernoulli bernoulli(torch::zeros({3, 2, 4}, kF64));  // [S, B, D]
-  auto value = torch::ones({2, 4}, kF64);             // [B, D]
+  auto value = torch::ones({2, 4}, kF64);              // [B, D]
   auto lp = bernoulli.log_prob(value);
   EXPECT_EQ(lp.sizes(), (std::vector<int64_t>{3, 2}));
   EXPECT_NEAR(lp[0][0].item<double>(), 4 * std::log(0.5), 1e-12);

@@ -38,7 +38,9 @@ std::string error_of(const std::function<void()>& action) {
   return "(no error)";
 }
 
-torch::Tensor sample_images() { return torch::arange(2 * 3 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({2, 3, 4}); }
+torch::Tensor sample_images() {
+  return torch::arange(2 * 3 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({2, 3, 4});
+}
 
 TEST(Idx, RoundTripsRawAndGzip) {
   const auto dir = make_temp_dir("idx");
@@ -54,8 +56,8 @@ TEST(Idx, RoundTripsRawAndGzip) {
 
 TEST(Idx, ReadsBigEndianMultiByteTypes) {
   // Two int32 values 1 and 258, as IDX stores them (type 0x0C, big-endian).
-  const std::string bytes{'\0', '\0', '\x0C', '\x01', '\0', '\0', '\0', '\x02', '\0', '\0', '\0', '\x01',
-                          '\0', '\0', '\x01', '\x02'};
+  const std::string bytes{'\0', '\0', '\x0C', '\x01', '\0', '\0', '\0',   '\x02',
+                          '\0', '\0', '\0',   '\x01', '\0', '\0', '\x01', '\x02'};
   const auto path = make_temp_dir("idx-int") + "/values.idx";
   write_bytes(path, bytes);
   auto values = read_idx(path);

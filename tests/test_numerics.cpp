@@ -40,7 +40,8 @@ TEST(LogSumExpAccumulator, ChunkedEqualsOneShot) {
   torch::manual_seed(5);
   auto x = torch::randn({103, 7}, kF64) * 300.0;  // values far outside exp's range
   LogSumExpAccumulator accumulator;
-  for (int64_t start = 0; start < 103; start += 10) accumulator.add(x.slice(0, start, std::min<int64_t>(103, start + 10)));
+  for (int64_t start = 0; start < 103; start += 10)
+    accumulator.add(x.slice(0, start, std::min<int64_t>(103, start + 10)));
   EXPECT_EQ(accumulator.count(), 103);
   EXPECT_TRUE(torch::allclose(accumulator.log_sum_exp(), torch::logsumexp(x, 0), 1e-12, 1e-9));
   EXPECT_TRUE(torch::allclose(accumulator.log_mean_exp(), log_mean_exp(x, 0), 1e-12, 1e-9));

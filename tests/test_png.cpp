@@ -15,16 +15,16 @@ namespace {
 TEST(PngGrid, WritesTilesWithBordersThatReadBack) {
   const auto path = test::make_temp_dir("png") + "/grid.png";
   auto images = torch::zeros({3, 4 * 5});
-  images[1] = 1.0;                     // second tile white
-  images[2].slice(0, 0, 5) = 0.5;      // third tile: first row grey
+  images[1] = 1.0;                 // second tile white
+  images[2].slice(0, 0, 5) = 0.5;  // third tile: first row grey
   write_png_grid(path, images, {4, 5}, 2);
-  auto pixels = read_png(path);        // 2 rows x 2 columns of 4x5 tiles, 2-pixel borders
+  auto pixels = read_png(path);  // 2 rows x 2 columns of 4x5 tiles, 2-pixel borders
   ASSERT_EQ(pixels.sizes(), (std::vector<int64_t>{2 * (4 + 2) + 2, 2 * (5 + 2) + 2, 1}));
-  EXPECT_EQ(pixels[2][2][0].item<uint8_t>(), 0);         // tile 0
-  EXPECT_EQ(pixels[2][2 + 7][0].item<uint8_t>(), 255);   // tile 1
-  EXPECT_EQ(pixels[2 + 6][2][0].item<uint8_t>(), 128);   // tile 2, first row
-  EXPECT_EQ(pixels[3 + 6][2][0].item<uint8_t>(), 0);     // tile 2, second row
-  EXPECT_EQ(pixels[0][0][0].item<uint8_t>(), 64);        // border
+  EXPECT_EQ(pixels[2][2][0].item<uint8_t>(), 0);        // tile 0
+  EXPECT_EQ(pixels[2][2 + 7][0].item<uint8_t>(), 255);  // tile 1
+  EXPECT_EQ(pixels[2 + 6][2][0].item<uint8_t>(), 128);  // tile 2, first row
+  EXPECT_EQ(pixels[3 + 6][2][0].item<uint8_t>(), 0);    // tile 2, second row
+  EXPECT_EQ(pixels[0][0][0].item<uint8_t>(), 64);       // border
 }
 
 TEST(PngGrid, RgbImagesKeepTheirChannels) {

@@ -85,8 +85,8 @@ torch::Tensor LinearGaussianModel::log_likelihood(const torch::Tensor& x, const 
 }
 
 torch::Tensor LinearGaussianModel::exact_log_marginal(const torch::Tensor& x, const torch::Tensor& mask) const {
-  auto elements = DiagNormal(torch::zeros_like(x), torch::full_like(x, std::sqrt(a_ * a_ + s_ * s_)))
-                      .log_prob_elements(x);
+  auto elements =
+      DiagNormal(torch::zeros_like(x), torch::full_like(x, std::sqrt(a_ * a_ + s_ * s_))).log_prob_elements(x);
   if (mask.defined()) elements = elements * mask;
   return elements.sum(-1);
 }

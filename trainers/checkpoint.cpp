@@ -73,8 +73,8 @@ TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model,
     const auto* found = found_parameters.find(name);
     if (found == nullptr) found = found_buffers.find(name);
     if (found != nullptr && found->sizes().vec() != shape)
-      fail("checkpoint {} does not fit this model: parameter '{}' has shape {} in the file, the model expects {}",
-           path, name, c10::str(found->sizes()), c10::str(torch::IntArrayRef(shape)));
+      fail("checkpoint {} does not fit this model: parameter '{}' has shape {} in the file, the model expects {}", path,
+           name, c10::str(found->sizes()), c10::str(torch::IntArrayRef(shape)));
   }
   return state;
 }

@@ -12,9 +12,9 @@ namespace dgm {
 
 /// Where training stands: enough to continue exactly where it stopped.
 struct TrainingState {
-  int64_t step = 0;  ///< optimizer steps completed
+  int64_t step = 0;             ///< optimizer steps completed
   double epoch_loss_sum = 0.0;  ///< sum of per-example losses so far in the current epoch
-  int64_t epoch_examples = 0;  ///< examples seen so far in the current epoch
+  int64_t epoch_examples = 0;   ///< examples seen so far in the current epoch
   double best_validation = -std::numeric_limits<double>::infinity();  ///< best validation ELBO (nats)
 };
 

@@ -1,7 +1,7 @@
 #include "trainers/trainer.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -69,9 +69,10 @@ class LossWindow {
     double sum = 0.0;
     for (std::size_t i = 0; i < losses_.size(); ++i) {
       if (!std::isfinite(data[i]))
-        fail("training stopped: the loss became {} at step {}; the last good checkpoint is kept. Lower train.lr, "
-             "set train.grad_clip, or check the data",
-             data[i], steps_[i]);
+        fail(
+            "training stopped: the loss became {} at step {}; the last good checkpoint is kept. Lower train.lr, "
+            "set train.grad_clip, or check the data",
+            data[i], steps_[i]);
       sum += data[i] * static_cast<double>(examples_[i]);
       last_ = data[i];
     }
@@ -154,9 +155,8 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   const int64_t steps_per_epoch = (n + options_.batch_size - 1) / options_.batch_size;
   const int64_t total_steps = options_.epochs * steps_per_epoch;
   const bool dynamic = options_.binarize == "dynamic";
-  const torch::Tensor train_x = options_.binarize == "fixed"
-                                    ? binarize_seeded(train.x, stream_seed(options_.seed, kFixedBinarization))
-                                    : train.x;
+  const torch::Tensor train_x =
+      options_.binarize == "fixed" ? binarize_seeded(train.x, stream_seed(options_.seed, kFixedBinarization)) : train.x;
   // Validation data is binarized once, so epochs are compared on the same data.
   const torch::Tensor validation_x =
       options_.binarize == "none" ? validation.x
@@ -169,13 +169,12 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   while (state.step < total_steps) {
     const int64_t epoch = state.step / steps_per_epoch;
     const int64_t first_batch = state.step % steps_per_epoch;
-    EpochBatches batches(n, options_.batch_size, stream_seed(options_.seed, kEpochStream, epoch),
-                         train_x.device());
+    EpochBatches batches(n, options_.batch_size, stream_seed(options_.seed, kEpochStream, epoch), train_x.device());
     Progress progress(fmt::format("epoch {}/{}", epoch + 1, options_.epochs), steps_per_epoch, "img",
                       options_.progress);
     LossWindow window(20);
     const auto epoch_start = Clock::now();
-    int64_t examples_here = 0;
+    int64_t examples_here = 0, examples_unreported = 0;
     bool stop = false;
     for (int64_t b = first_batch; b < steps_per_epoch; ++b) {
       seed_everything(stream_seed(options_.seed, kStepStream, state.step));
@@ -189,11 +188,13 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
       window.add(loss.detach(), state.step, x.size(0));
       ++state.step;
       examples_here += x.size(0);
+      examples_unreported += x.size(0);
       state.epoch_examples += x.size(0);
       stop = g_stop_requested || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
       if (window.full() || stop || b + 1 == steps_per_epoch) {
         state.epoch_loss_sum += window.flush();
-        progress.update(b + 1, 0, window.last());
+        progress.update(b + 1, examples_unreported, window.last());
+        examples_unreported = 0;
       }
       if (stop) break;
     }
