@@ -49,7 +49,6 @@ int run_train(const TrainArgs& args) {
   ImageSet all = load_images(config.data, "train").to(device, dtype);
   if (config.model.likelihood == "bernoulli") check_unit_interval(all.x, all.source);
   TrainValidation data = split_validation(all, config.data.val_size, config.train.seed);
-  if (data.validation.size() == 0) fail("data.val_size = 0: validation needs at least one example");
 
   seed_everything(config.train.seed);  // the initial weights
   Vae model(VaeOptions::from_config(config.model, all.dim()));

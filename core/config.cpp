@@ -136,7 +136,7 @@ const std::vector<Field>& fields() {
       string_field("data.path", DGM_GET(data.path)),
       string_field("data.test_path", DGM_GET(data.test_path)),
       string_field("data.binarize", DGM_GET(data.binarize), {"dynamic", "fixed", "none"}),
-      int_field("data.val_size", DGM_GET(data.val_size), 0),
+      int_field("data.val_size", DGM_GET(data.val_size), 1),
       int_field("data.limit", DGM_GET(data.limit), 0),
       string_field("model.type", DGM_GET(model.type), {"vae"}),
       int_field("model.latent_dim", DGM_GET(model.latent_dim), 1, 100000),
@@ -217,7 +217,6 @@ void apply_override(YAML::Node& root, const std::string& assignment, std::map<st
 }
 
 void validate(const Config& c, const std::string& source) {
-  if (c.train.objective == "elbo" && c.train.k < 1) fail("{}: train.k must be at least 1", source);
   if (c.model.type == "vae" && c.model.hidden.empty())
     fail("{}: model.hidden must list at least one layer width, e.g. [400]", source);
 }

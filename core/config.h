@@ -22,7 +22,7 @@ struct DataConfig {
   std::string test_path;
   /// dynamic (resampled every epoch), fixed (sampled once, seeded) or none.
   std::string binarize = "dynamic";
-  /// Training examples held out (seeded) for validation. Default: 5000.
+  /// Training examples held out (seeded) for validation (at least 1). Default: 5000.
   int64_t val_size = 5000;
   /// Use only the first N training examples (0 = all). Default: 0.
   int64_t limit = 0;

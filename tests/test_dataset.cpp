@@ -13,14 +13,7 @@
 namespace dgm {
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_message_of;
 
 TEST(Dataset, IdxDirectoryGivesScaledFlatImagesWithTheirShape) {
   const auto dir = test::make_temp_dir("data");
@@ -33,7 +26,7 @@ TEST(Dataset, IdxDirectoryGivesScaledFlatImagesWithTheirShape) {
   EXPECT_EQ(set.image_shape, (std::vector<int64_t>{2, 2}));
   EXPECT_FLOAT_EQ(set.x[0][1].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(set.x[0][2].item<float>(), 0.2f);
-  const auto message = error_of([&] { load_images(config, "test"); });
+  const auto message = error_message_of([&] { load_images(config, "test"); });
   EXPECT_NE(message.find("t10k-images-idx3-ubyte"), std::string::npos) << message;
 }
 
@@ -49,7 +42,7 @@ TEST(Dataset, LimitKeepsTheFirstExamples) {
 TEST(Dataset, MissingFashionMnistNamesTheDebianPackage) {
   DataConfig config;
   config.path = std::string(kFashionMnistDir) + "/no-such-file.gz";
-  const auto message = error_of([&] { load_images(config, "train"); });
+  const auto message = error_message_of([&] { load_images(config, "train"); });
   EXPECT_NE(message.find("dataset-fashion-mnist"), std::string::npos) << message;
   EXPECT_NE(message.find("no-such-file.gz"), std::string::npos) << message;
 }
@@ -59,12 +52,12 @@ TEST(Dataset, NpyFileWithNonFiniteValuesIsRejected) {
   auto x = torch::rand({4, 9});
   x[2][3] = std::nan("");
   write_npy(dir + "/x.npy", x);
-  const auto message = error_of([&] { read_images(dir + "/x.npy"); });
+  const auto message = error_message_of([&] { read_images(dir + "/x.npy"); });
   EXPECT_NE(message.find("NaN"), std::string::npos) << message;
 }
 
 TEST(Dataset, UnitIntervalCheckNamesTheRange) {
-  const auto message = error_of([&] { check_unit_interval(torch::tensor({-0.5, 3.0}), "x.npy"); });
+  const auto message = error_message_of([&] { check_unit_interval(torch::tensor({-0.5, 3.0}), "x.npy"); });
   EXPECT_NE(message.find("x.npy"), std::string::npos);
   EXPECT_NE(message.find("[-0.5, 3]"), std::string::npos) << message;
 }
@@ -77,7 +70,7 @@ TEST(Dataset, ValidationSplitIsSeededAndDisjoint) {
   EXPECT_EQ(a.train.size(), 40);
   auto together = std::get<0>(torch::sort(torch::cat({a.train.x, a.validation.x}).squeeze(1)));
   EXPECT_TRUE(torch::equal(together, torch::arange(50, torch::kFloat32)));
-  EXPECT_NE(error_of([&] { split_validation(all, 50, 0); }).find("val_size"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { split_validation(all, 50, 0); }).find("val_size"), std::string::npos);
 }
 
 TEST(EpochBatches, CoverEveryExampleOnceWithASmallerLastBatch) {

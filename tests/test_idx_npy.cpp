@@ -29,14 +29,7 @@ void write_gzip(const std::string& path, const std::string& bytes) {
   gzclose(file);
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_message_of;
 
 torch::Tensor sample_images() {
   return torch::arange(2 * 3 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({2, 3, 4});
@@ -72,7 +65,7 @@ TEST(Idx, TruncatedFileIsAClearError) {
   write_idx(path, sample_images());
   auto bytes = read_text_file(path);
   write_bytes(path, bytes.substr(0, bytes.size() - 5));
-  const auto message = error_of([&] { read_idx(path); });
+  const auto message = error_message_of([&] { read_idx(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
 }
@@ -83,7 +76,7 @@ TEST(Idx, TruncatedGzipIsAClearError) {
   write_gzip(path, std::string(20000, 'x'));
   auto bytes = read_text_file(path);
   write_bytes(path, bytes.substr(0, bytes.size() / 2));
-  const auto message = error_of([&] { read_idx(path); });
+  const auto message = error_message_of([&] { read_idx(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("gzip"), std::string::npos) << message;
 }
@@ -91,13 +84,13 @@ TEST(Idx, TruncatedGzipIsAClearError) {
 TEST(Idx, BadMagicWrongTypeAndOverlongPayloadAreErrors) {
   const auto dir = make_temp_dir("idx-bad");
   write_bytes(dir + "/magic", std::string("PK\x03\x04 not an idx file"));
-  EXPECT_NE(error_of([&] { read_idx(dir + "/magic"); }).find("not an IDX file"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_idx(dir + "/magic"); }).find("not an IDX file"), std::string::npos);
   write_bytes(dir + "/type", std::string{'\0', '\0', '\x07', '\x01', '\0', '\0', '\0', '\x01', 'a'});
-  EXPECT_NE(error_of([&] { read_idx(dir + "/type"); }).find("unknown data type"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_idx(dir + "/type"); }).find("unknown data type"), std::string::npos);
   write_idx(dir + "/long", sample_images());
   write_bytes(dir + "/long", read_text_file(dir + "/long") + "extra");
-  EXPECT_NE(error_of([&] { read_idx(dir + "/long"); }).find("bytes after the data"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_idx(dir + "/missing"); }).find("cannot open"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_idx(dir + "/long"); }).find("bytes after the data"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_idx(dir + "/missing"); }).find("cannot open"), std::string::npos);
 }
 
 TEST(Idx, ReadsDebianFashionMnist) {
@@ -141,17 +134,17 @@ TEST(Npy, BadFilesAreClearErrors) {
   write_npy(dir + "/good.npy", torch::ones({4, 4}));
   const auto good = read_text_file(dir + "/good.npy");
   write_bytes(dir + "/short.npy", good.substr(0, good.size() - 4));
-  EXPECT_NE(error_of([&] { read_npy(dir + "/short.npy"); }).find("truncated"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_npy(dir + "/short.npy"); }).find("truncated"), std::string::npos);
   write_bytes(dir + "/magic.npy", "hello world, not numpy");
-  EXPECT_NE(error_of([&] { read_npy(dir + "/magic.npy"); }).find("not a .npy file"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_npy(dir + "/magic.npy"); }).find("not a .npy file"), std::string::npos);
   auto fortran = good;
   fortran.replace(fortran.find("False"), 5, "True ");
   write_bytes(dir + "/fortran.npy", fortran);
-  EXPECT_NE(error_of([&] { read_npy(dir + "/fortran.npy"); }).find("Fortran order"), std::string::npos);
+  EXPECT_NE(error_message_of([&] { read_npy(dir + "/fortran.npy"); }).find("Fortran order"), std::string::npos);
   auto int32 = good;
   int32.replace(int32.find("<f4"), 3, "<i4");
   write_bytes(dir + "/int32.npy", int32);
-  const auto message = error_of([&] { read_npy(dir + "/int32.npy"); });
+  const auto message = error_message_of([&] { read_npy(dir + "/int32.npy"); });
   EXPECT_NE(message.find("'<i4'"), std::string::npos) << message;
   EXPECT_NE(message.find(dir + "/int32.npy"), std::string::npos) << message;
 }

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 #include "core/dataset.h"
@@ -26,6 +27,9 @@ CommandResult run_command(const std::string& command);
 
 /// Runs the built dgm with `arguments`.
 CommandResult run_dgm(const std::string& arguments);
+
+/// The message of the dgm::Error that `action` throws, or "(no error)".
+std::string error_message_of(const std::function<void()>& action);
 
 /// The first n Fashion-MNIST training images, binarized with a fixed seed.
 torch::Tensor binary_fashion_mnist(int64_t n, const std::string& split = "train");
