@@ -71,7 +71,10 @@ int run_eval(const EvalArgs& args) {
   for (int64_t b = 0; b < batches; ++b) {
     auto batch = x.slice(0, b * eval.batch_size, std::min(n, (b + 1) * eval.batch_size));
     elbos.push_back(elbo(*run.model, batch).elbo.cpu());
-    iwaes.push_back(iwae_bound(*run.model, batch, IwaeOptions{eval.k, eval.chunk}).cpu());
+    IwaeOptions options;
+    options.k = eval.k;
+    options.chunk = eval.chunk;
+    iwaes.push_back(iwae_bound(*run.model, batch, options).cpu());
     progress.update(b + 1, batch.size(0), -iwaes.back().mean().item<double>());
   }
   progress.finish();

@@ -150,7 +150,7 @@ const std::vector<Field>& fields() {
       int_field("train.batch_size", DGM_GET(train.batch_size), 1, 1 << 24),
       double_field("train.lr", DGM_GET(train.lr), 0.0, false),
       int_field("train.seed", DGM_GET(train.seed), 0),
-      string_field("train.objective", DGM_GET(train.objective), {"elbo", "iwae"}),
+      string_field("train.objective", DGM_GET(train.objective), {"elbo", "iwae", "exact"}),
       int_field("train.k", DGM_GET(train.k), 1, 1 << 20),
       double_field("train.grad_clip", DGM_GET(train.grad_clip), 0.0, true),
       string_field("train.device", DGM_GET(train.device)),

@@ -52,7 +52,8 @@ struct TrainConfig {
   double lr = 1e-3;
   /// Fixes every random draw (initialisation, split, batches, binarization, z).
   uint64_t seed = 0;
-  /// elbo or iwae (the importance-weighted bound with k samples).
+  /// elbo, iwae (the importance-weighted bound with k samples) or exact (the
+  /// exact log-likelihood, for models with a closed form or a finite latent space).
   std::string objective = "elbo";
   /// Samples per example for the objective. Default: 1.
   int64_t k = 1;

@@ -123,6 +123,77 @@ torch::Tensor Categorical::log_prob(const torch::Tensor& value) const {
 
 torch::Tensor Categorical::entropy() const { return -(log_probs_.exp() * log_probs_).sum(-1); }
 
+// ---- MultivariateNormal ----
+
+MultivariateNormal::MultivariateNormal(torch::Tensor loc, torch::Tensor scale_tril)
+    : loc_(std::move(loc)), scale_tril_(std::move(scale_tril)) {
+  TORCH_CHECK(loc_.dim() >= 1 && scale_tril_.dim() >= 2 && scale_tril_.size(-1) == loc_.size(-1) &&
+                  scale_tril_.size(-2) == loc_.size(-1),
+              "MultivariateNormal needs loc [*, D] and scale_tril [*, D, D], got ", loc_.sizes(), " and ",
+              scale_tril_.sizes());
+}
+
+torch::Tensor MultivariateNormal::sample(int64_t n) const {
+  torch::NoGradGuard no_grad;
+  return rsample(n);
+}
+
+torch::Tensor MultivariateNormal::rsample(int64_t n) const {
+  auto eps = torch::randn(with_samples(n, loc_.sizes()), loc_.options());
+  return loc_ + torch::matmul(scale_tril_, eps.unsqueeze(-1)).squeeze(-1);
+}
+
+torch::Tensor MultivariateNormal::log_prob(const torch::Tensor& value) const {
+  // -1/2 |L^{-1}(v - m)|^2 - sum log diag L - D/2 log 2 pi, by a triangular solve.
+  auto diff = (value - loc_).unsqueeze(-1);
+  auto shape = at::infer_size(diff.sizes(), scale_tril_.sizes());
+  auto solved = torch::linalg_solve_triangular(scale_tril_.expand(shape), diff.expand(shape), /*upper=*/false);
+  auto mahalanobis = solved.squeeze(-1).pow(2).sum(-1);
+  auto half_log_det = scale_tril_.diagonal(0, -2, -1).log().sum(-1);
+  return -0.5 * mahalanobis - half_log_det - static_cast<double>(loc_.size(-1)) * kHalfLog2Pi;
+}
+
+torch::Tensor MultivariateNormal::entropy() const {
+  auto half_log_det = scale_tril_.diagonal(0, -2, -1).log().sum(-1);
+  const double d = static_cast<double>(loc_.size(-1));
+  return (d * (0.5 + kHalfLog2Pi) + half_log_det).expand(loc_.sizes().slice(0, loc_.dim() - 1));
+}
+
+// ---- FiniteUniform ----
+
+FiniteUniform::FiniteUniform(int64_t size, int64_t batch, ValuesOf values_of, torch::TensorOptions options)
+    : size_(size), batch_(batch), values_of_(std::move(values_of)), options_(options) {
+  TORCH_CHECK(size_ > 0, "FiniteUniform over an empty set");
+}
+
+torch::Tensor FiniteUniform::sample(int64_t n) const {
+  torch::NoGradGuard no_grad;
+  auto indices = torch::randint(size_, {n, batch_}, options_.dtype(torch::kLong));
+  return values_of_(indices);
+}
+
+torch::Tensor FiniteUniform::log_prob(const torch::Tensor& value) const {
+  // Every value of the set has mass 1/K; the event dimensions are whatever
+  // values_of adds to the index shape.
+  auto probe = values_of_(torch::zeros({1}, options_.dtype(torch::kLong)));
+  const int64_t event_dims = probe.dim() - 1;
+  auto batch_shape = value.sizes().slice(0, value.dim() - event_dims);
+  return torch::full(batch_shape, -std::log(static_cast<double>(size_)), options_);
+}
+
+torch::Tensor FiniteUniform::entropy() const {
+  return torch::full({batch_}, std::log(static_cast<double>(size_)), options_);
+}
+
+std::shared_ptr<Distribution> widen(const Distribution& distribution, double factor) {
+  if (!(factor > 0) || !std::isfinite(factor)) fail("a proposal can only be widened by a factor > 0, not {}", factor);
+  if (auto normal = dynamic_cast<const DiagNormal*>(&distribution))
+    return std::make_shared<DiagNormal>(normal->loc(), normal->scale() * factor);
+  if (auto mvn = dynamic_cast<const MultivariateNormal*>(&distribution))
+    return std::make_shared<MultivariateNormal>(mvn->loc(), mvn->scale_tril() * factor);
+  fail("a {} proposal cannot be widened: widening needs a Gaussian proposal", distribution.name());
+}
+
 // ---- KL ----
 
 std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribution& p) {

@@ -6,6 +6,7 @@
 
 #include <torch/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,52 @@ class Categorical : public Distribution {
  private:
   torch::Tensor log_probs_;
 };
+
+/// A Gaussian with full covariance L L^T over the last dimension, given by its
+/// lower-triangular Cholesky factor L (scale_tril). Event shape [D]; loc
+/// [*batch, D], scale_tril [*batch, D, D] (or [D, D], shared by the batch).
+class MultivariateNormal : public Distribution {
+ public:
+  MultivariateNormal(torch::Tensor loc, torch::Tensor scale_tril);
+  torch::Tensor sample(int64_t n) const override;
+  torch::Tensor rsample(int64_t n) const override;
+  torch::Tensor log_prob(const torch::Tensor& value) const override;
+  torch::Tensor entropy() const override;
+  torch::Tensor mean() const override { return loc_; }
+  bool has_rsample() const override { return true; }
+  std::string name() const override { return "MultivariateNormal"; }
+  const torch::Tensor& loc() const { return loc_; }
+  const torch::Tensor& scale_tril() const { return scale_tril_; }
+
+ private:
+  torch::Tensor loc_, scale_tril_;
+};
+
+/// The uniform distribution over a finite set of K values, one per batch entry,
+/// with batch shape [B]. Values are produced from indices by `values_of`
+/// (int64 indices [...] -> values [..., *event]), so the set need not be
+/// materialized: 2^20 binary vectors cost nothing until drawn.
+class FiniteUniform : public Distribution {
+ public:
+  using ValuesOf = std::function<torch::Tensor(const torch::Tensor&)>;
+  FiniteUniform(int64_t size, int64_t batch, ValuesOf values_of, torch::TensorOptions options);
+  torch::Tensor sample(int64_t n) const override;
+  /// log(1/K) for every value (values are assumed to lie in the set): [..., B].
+  torch::Tensor log_prob(const torch::Tensor& value) const override;
+  torch::Tensor entropy() const override;
+  std::string name() const override { return "FiniteUniform"; }
+  int64_t size() const { return size_; }
+
+ private:
+  int64_t size_, batch_;
+  ValuesOf values_of_;
+  torch::TensorOptions options_;
+};
+
+/// A copy of a Gaussian proposal (DiagNormal or MultivariateNormal) with its
+/// scale multiplied by `factor`: a deliberately wider, worse proposal. Other
+/// distributions are a dgm::Error naming them.
+std::shared_ptr<Distribution> widen(const Distribution& distribution, double factor);
 
 /// KL(q || p) in closed form, summed over the event: [*batch]. Empty when the
 /// pair has no closed form here (the caller then estimates it by Monte Carlo).

@@ -2,14 +2,15 @@
 
 #include <torch/torch.h>
 
+#include "estimators/importance_sampling.h"
 #include "estimators/log_weights.h"
 
 namespace dgm {
 
 ElboTerms elbo(LatentVariableModel& model, const torch::Tensor& x, const ElboOptions& options,
                const torch::Tensor& mask) {
-  TORCH_CHECK(options.samples >= 1, "Invalid number of ELBO samples: ", options.samples);
-  auto q = model.proposal(x);
+  check_estimator_input(x, options.samples, mask, "ELBO");
+  auto q = model.proposal(x, mask);
   auto p = model.prior(x.size(0));
   auto z = draw_samples(*q, options.samples);
   auto expected_log_likelihood = model.log_likelihood(x, z, mask).mean(0);

@@ -9,6 +9,7 @@
 
 #include <torch/types.h>
 
+#include "estimators/proposal.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
@@ -18,10 +19,16 @@ struct IwaeOptions {
   int64_t k = 50;
   /// Samples drawn at once (0 = all k). Memory grows with chunk x B x D. Default: 0.
   int64_t chunk = 0;
+  /// Where z comes from. Default: the model's own proposal.
+  Proposal proposal = model_proposal();
+  /// Reject NaN / +inf log-weights with a clear error (one host read per
+  /// chunk; training leaves this to the trainer's loss check). Default: true.
+  bool check_weights = true;
 };
 
 /// IWAE_k of each row of x [B, D] (a single draw of the estimator): [B], nats.
-/// `mask` [B, D] restricts the bound to the observed entries.
+/// `mask` [B, D] restricts the bound to the observed entries. Differentiable
+/// (reparameterized z), so it is also a training objective.
 torch::Tensor iwae_bound(LatentVariableModel& model, const torch::Tensor& x, const IwaeOptions& options = {},
                          const torch::Tensor& mask = {});
 

@@ -12,10 +12,15 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <optional>
 
 #include "core/distributions.h"
 
 namespace dgm {
+
+/// The most latent configurations dgm enumerates (2^24): beyond it, exact
+/// sums are refused and only sampling estimators answer.
+inline constexpr int64_t kMaxEnumeration = int64_t{1} << 24;
 
 class LatentVariableModel {
  public:
@@ -23,8 +28,11 @@ class LatentVariableModel {
 
   /// p(z), batch shape [B].
   virtual std::shared_ptr<Distribution> prior(int64_t batch) = 0;
-  /// q(z | x), batch shape [B]: the encoder for a VAE.
-  virtual std::shared_ptr<Distribution> proposal(const torch::Tensor& x) = 0;
+  /// q(z | x), batch shape [B]: the encoder for a VAE, the exact posterior
+  /// where the model has one. With a mask, q may only look at observed entries.
+  virtual std::shared_ptr<Distribution> proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) = 0;
+  /// True when proposal() is the exact posterior p(z | x).
+  virtual bool proposal_is_posterior() const { return false; }
   /// p(x | z), batch shape [S, B] for z [S, B, *latent].
   virtual std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) = 0;
 
@@ -35,6 +43,21 @@ class LatentVariableModel {
   virtual torch::Tensor log_joint(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) {
     return prior(x.size(0))->log_prob(z) + log_likelihood(x, z, mask);
   }
+
+  /// Exact log p(x) of the observed entries where the model has a closed form:
+  /// [B], nats. Empty otherwise (finite latent spaces are enumerated instead).
+  virtual std::optional<torch::Tensor> closed_form_log_marginal(const torch::Tensor& /*x*/,
+                                                                const torch::Tensor& /*mask*/ = {}) {
+    return std::nullopt;
+  }
+
+  /// True when closed_form_log_marginal answers.
+  virtual bool has_closed_form_marginal() const { return false; }
+
+  /// How many values z takes: 0 for a continuous latent space.
+  virtual int64_t latent_support_size() const { return 0; }
+  /// The z of each index in [0, latent_support_size()): int64 [...] -> [..., *latent].
+  virtual torch::Tensor latent_values(const torch::Tensor& indices) const;
 
   virtual int64_t data_dim() const = 0;
   virtual int64_t latent_dim() const = 0;

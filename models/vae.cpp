@@ -53,8 +53,8 @@ std::shared_ptr<Distribution> VaeImpl::prior(int64_t batch) {
   return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim(), options));
 }
 
-std::shared_ptr<Distribution> VaeImpl::proposal(const torch::Tensor& x) {
-  return std::make_shared<DiagNormal>(encode(x));
+std::shared_ptr<Distribution> VaeImpl::proposal(const torch::Tensor& x, const torch::Tensor& mask) {
+  return std::make_shared<DiagNormal>(encode(mask.defined() ? x * mask : x));
 }
 
 std::shared_ptr<Distribution> VaeImpl::likelihood(const torch::Tensor& z) {

@@ -41,7 +41,10 @@ class VaeImpl : public TrainableModel {
   explicit VaeImpl(const VaeOptions& options);
 
   std::shared_ptr<Distribution> prior(int64_t batch) override;
-  std::shared_ptr<Distribution> proposal(const torch::Tensor& x) override;
+  /// The encoder's q(z | x). Under a mask, missing entries are set to 0 before
+  /// encoding (the convention of MIWAE, Mattei & Frellsen 2019): the encoder
+  /// sees what an all-dark pixel would give, never the hidden value.
+  std::shared_ptr<Distribution> proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
   std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) override;
 

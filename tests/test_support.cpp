@@ -77,7 +77,7 @@ std::shared_ptr<Distribution> LinearGaussianModel::prior(int64_t batch) {
   return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, dim_, torch::TensorOptions().dtype(dtype_)));
 }
 
-std::shared_ptr<Distribution> LinearGaussianModel::proposal(const torch::Tensor& x) {
+std::shared_ptr<Distribution> LinearGaussianModel::proposal(const torch::Tensor& x, const torch::Tensor&) {
   if (proposal_ == Proposal::kPrior) return prior(x.size(0));
   const double total = a_ * a_ + s_ * s_;
   return std::make_shared<DiagNormal>(a_ * x / total, torch::full_like(x, std::sqrt(s_ * s_ / total)));

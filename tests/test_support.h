@@ -47,7 +47,8 @@ class LinearGaussianModel : public LatentVariableModel {
   LinearGaussianModel(int64_t dim, double a, double s, Proposal proposal, torch::Dtype dtype = torch::kFloat64);
 
   std::shared_ptr<Distribution> prior(int64_t batch) override;
-  std::shared_ptr<Distribution> proposal(const torch::Tensor& x) override;
+  std::shared_ptr<Distribution> proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  bool proposal_is_posterior() const override { return proposal_ == Proposal::kPosterior; }
   std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask) override;
   int64_t data_dim() const override { return dim_; }

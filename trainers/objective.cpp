@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "estimators/elbo.h"
+#include "estimators/exact_marginal.h"
 #include "estimators/iwae_bound.h"
 
 namespace dgm {
@@ -26,7 +27,10 @@ class IwaeObjective : public Objective {
  public:
   explicit IwaeObjective(int64_t k) : k_(k) {}
   torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) override {
-    return iwae_bound(model, x, IwaeOptions{k_, 0});
+    IwaeOptions options;
+    options.k = k_;
+    options.check_weights = false;  // the trainer checks the loss
+    return iwae_bound(model, x, options);
   }
   std::string name() const override { return fmt::format("iwae (k={})", k_); }
 
@@ -34,7 +38,17 @@ class IwaeObjective : public Objective {
   int64_t k_;
 };
 
+class ExactObjective : public Objective {
+ public:
+  torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) override {
+    return exact_log_marginal(model, x);
+  }
+  std::string name() const override { return "exact log-likelihood"; }
+};
+
 }  // namespace
+
+std::unique_ptr<Objective> make_exact_objective() { return std::make_unique<ExactObjective>(); }
 
 std::unique_ptr<Objective> make_elbo_objective(int64_t samples) { return std::make_unique<ElboObjective>(samples); }
 
@@ -43,7 +57,8 @@ std::unique_ptr<Objective> make_iwae_objective(int64_t k) { return std::make_uni
 std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
   if (config.objective == "elbo") return make_elbo_objective(config.k);
   if (config.objective == "iwae") return make_iwae_objective(config.k);
-  fail("unknown train.objective '{}': use elbo or iwae", config.objective);
+  if (config.objective == "exact") return make_exact_objective();
+  fail("unknown train.objective '{}': use elbo, iwae or exact", config.objective);
 }
 
 }  // namespace dgm

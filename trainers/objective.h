@@ -27,6 +27,10 @@ std::unique_ptr<Objective> make_elbo_objective(int64_t samples);
 /// The IWAE bound with k samples (Burda et al. 2015).
 std::unique_ptr<Objective> make_iwae_objective(int64_t k);
 
+/// The exact log-likelihood, for models whose marginal is a closed form or a
+/// finite sum (maximum likelihood by gradient, e.g. a sigmoid belief net).
+std::unique_ptr<Objective> make_exact_objective();
+
 /// The objective that train.objective and train.k name.
 std::unique_ptr<Objective> make_objective(const TrainConfig& config);
 
