@@ -145,9 +145,15 @@ torch::Tensor MultivariateNormal::rsample(int64_t n) const {
 
 torch::Tensor MultivariateNormal::log_prob(const torch::Tensor& value) const {
   // -1/2 |L^{-1}(v - m)|^2 - sum log diag L - D/2 log 2 pi, by a triangular solve.
-  auto diff = (value - loc_).unsqueeze(-1);
-  auto shape = at::infer_size(diff.sizes(), scale_tril_.sizes());
-  auto solved = torch::linalg_solve_triangular(scale_tril_.expand(shape), diff.expand(shape), /*upper=*/false);
+  auto diff = (value - loc_).unsqueeze(-1);  // [..., D, 1]
+  auto batch =
+      at::infer_size(diff.sizes().slice(0, diff.dim() - 2), scale_tril_.sizes().slice(0, scale_tril_.dim() - 2));
+  std::vector<int64_t> matrix_shape(batch.begin(), batch.end()), vector_shape(batch.begin(), batch.end());
+  const int64_t d = loc_.size(-1);
+  matrix_shape.insert(matrix_shape.end(), {d, d});
+  vector_shape.insert(vector_shape.end(), {d, 1});
+  auto solved = torch::linalg_solve_triangular(scale_tril_.expand(matrix_shape), diff.expand(vector_shape),
+                                               /*upper=*/false);
   auto mahalanobis = solved.squeeze(-1).pow(2).sum(-1);
   auto half_log_det = scale_tril_.diagonal(0, -2, -1).log().sum(-1);
   return -0.5 * mahalanobis - half_log_det - static_cast<double>(loc_.size(-1)) * kHalfLog2Pi;

@@ -25,6 +25,14 @@ std::shared_ptr<Distribution> SigmoidBeliefNetImpl::likelihood(const torch::Tens
 
 torch::Tensor SigmoidBeliefNetImpl::log_likelihood(const torch::Tensor& x, const torch::Tensor& z,
                                                    const torch::Tensor& mask) {
+  if (z.dim() == 3 && z.size(1) > 1 && z.stride(1) == 0) {
+    // The same configurations for every example, as when enumerating: with
+    // logits l(z) [C, D], log p(x | z) = x . l(z) - sum_d softplus(l_d(z)) is
+    // two matrix products instead of C x B x D elementwise terms.
+    auto logits = decoder_->forward(z.select(1, 0));  // [C, D]
+    auto observed = mask.defined() ? mask.to(x.dtype()) : torch::ones_like(x);
+    return torch::matmul(x * observed, logits.t()).t() - torch::matmul(observed, torch::softplus(logits).t()).t();
+  }
   auto elements = Bernoulli(decoder_->forward(z)).log_prob_elements(x);
   if (mask.defined()) elements = elements * mask;
   return elements.sum(-1);

@@ -112,7 +112,7 @@ TEST(IwaeBound, Float32AgreesWithFloat64) {
 
 class TrainedVae : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { vae_ = new Vae(test::train_small_vae(3000, 3, test::make_temp_dir("trained-vae"))); }
+  static void SetUpTestSuite() { vae_ = new Vae(test::train_small_vae(10000, 5, test::make_temp_dir("trained-vae"))); }
   static void TearDownTestSuite() { delete vae_; }
   static Vae* vae_;
 };

@@ -1,0 +1,38 @@
+#include "estimators/importance_resampling.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "estimators/importance_sampling.h"
+#include "estimators/log_weights.h"
+#include "estimators/weight_statistics.h"
+
+namespace dgm {
+
+torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tensor& x, const ResamplingOptions& options,
+                                  const torch::Tensor& mask) {
+  check_estimator_input(x, options.k, mask, "importance resampling");
+  if (options.m < 1) fail("importance resampling: m = {} draws is not valid: it must be at least 1", options.m);
+  torch::NoGradGuard no_grad;
+  auto q = options.proposal(model, x, mask);
+  const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
+  std::vector<torch::Tensor> zs, log_ws;
+  for (int64_t drawn = 0; drawn < options.k; drawn += chunk) {
+    auto z = draw_samples(*q, std::min(chunk, options.k - drawn));
+    auto log_w = model.log_joint(x, z, mask) - q->log_prob(z);
+    check_log_weights(log_w, "importance resampling");
+    zs.push_back(z);
+    log_ws.push_back(log_w);
+  }
+  auto z = torch::cat(zs);          // [k, B, *latent]
+  auto log_w = torch::cat(log_ws);  // [k, B]
+  // Where every weight is 0 the draws cannot be ranked: resample uniformly.
+  auto all_zero = torch::isneginf(log_w).all(0, /*keepdim=*/true);
+  log_w = torch::where(all_zero, torch::zeros_like(log_w), log_w);
+  auto probabilities = torch::softmax(log_w, 0).t();                                     // [B, k]
+  auto chosen = torch::multinomial(probabilities, options.m, /*replacement=*/true).t();  // [m, B]
+  auto batch = torch::arange(x.size(0), chosen.options()).expand_as(chosen);
+  return z.index({chosen, batch});
+}
+
+}  // namespace dgm

@@ -1,0 +1,289 @@
+// Importance sampling, naive Monte Carlo and the IWAE bound against exact
+// marginal likelihoods: unbiasedness, Jensen's bias, zero variance with the
+// exact posterior, variance of naive Monte Carlo, masks, bad input.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "estimators/elbo.h"
+#include "estimators/exact_marginal.h"
+#include "estimators/importance_sampling.h"
+#include "estimators/iwae_bound.h"
+#include "estimators/naive_monte_carlo.h"
+#include "models/ppca.h"
+#include "models/sigmoid_belief_net.h"
+#include "test_support.h"
+#include "trainers/trainer.h"
+
+namespace dgm {
+namespace {
+
+const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+
+Ppca small_ppca(uint64_t seed) {
+  torch::manual_seed(seed);
+  return Ppca(torch::randn({5, 2}, kF64), torch::randn({5}, kF64), 0.3);
+}
+
+torch::Tensor draw(Ppca& model, int64_t n) {
+  auto z = torch::randn({n, model.latent_dim()}, kF64);
+  return z.mm(model.weight().t()) + model.mean() +
+         std::sqrt(model.noise_variance()) * torch::randn({n, model.data_dim()}, kF64);
+}
+
+SigmoidBeliefNet small_sbn(uint64_t seed) {
+  seed_everything(seed);
+  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(20, 6));
+  torch::NoGradGuard no_grad;
+  for (auto& p : sbn->parameters()) p.normal_(0.0, 1.0);
+  sbn->to(torch::kFloat64);
+  return sbn;
+}
+
+/// Mean and standard error of p_hat / p over rows that repeat one example.
+std::pair<double, double> ratio_to_exact(const torch::Tensor& log_estimate, double exact) {
+  auto ratio = torch::exp(log_estimate - exact);
+  return {ratio.mean().item<double>(), ratio.std().item<double>() / std::sqrt(double(ratio.numel()))};
+}
+
+TEST(ImportanceSampling, IsUnbiasedForPpca) {
+  Ppca model = small_ppca(1);
+  auto x = draw(model, 1);
+  const double exact = model.closed_form_log_marginal(x)->item<double>();
+  seed_everything(2);
+  auto repeated = x.expand({20000, 5}).contiguous();  // every row an independent estimate
+  auto estimate = importance_sampling(model, repeated, {5, 0, widened_proposal(1.6)});
+  const auto [mean, stderr_] = ratio_to_exact(estimate.log_estimate, exact);
+  EXPECT_NEAR(mean, 1.0, 3 * stderr_) << "stderr " << stderr_;
+  EXPECT_LT(stderr_, 0.02);
+  // log p_hat is biased low (Jensen), by more than its own noise.
+  auto log_gap = estimate.log_estimate - exact;
+  EXPECT_LT(log_gap.mean().item<double>(), -5 * log_gap.std().item<double>() / std::sqrt(20000.0));
+}
+
+TEST(ImportanceSampling, IsUnbiasedForTheSigmoidBeliefNet) {
+  SigmoidBeliefNet sbn = small_sbn(3);
+  torch::NoGradGuard no_grad;
+  auto x = torch::bernoulli(torch::full({1, 20}, 0.5, torch::kFloat64));
+  const double exact = exact_log_marginal(*sbn, x).item<double>();
+  seed_everything(4);
+  auto repeated = x.expand({20000, 20}).contiguous();
+  for (const auto& estimate :
+       {importance_sampling(*sbn, repeated, {3, 0}), naive_monte_carlo(*sbn, repeated, {3, 0})}) {
+    const auto [mean, stderr_] = ratio_to_exact(estimate.log_estimate, exact);
+    EXPECT_NEAR(mean, 1.0, 3 * stderr_) << "stderr " << stderr_;
+  }
+}
+
+TEST(ImportanceSampling, JensenGapShrinksAsKGrows) {
+  Ppca model = small_ppca(5);
+  auto x = draw(model, 1);
+  const double exact = model.closed_form_log_marginal(x)->item<double>();
+  auto repeated = x.expand({4000, 5}).contiguous();
+  double previous_gap = -std::numeric_limits<double>::infinity();
+  for (int64_t k : {1, 4, 16, 64}) {
+    seed_everything(static_cast<uint64_t>(10 + k));
+    auto gap = importance_sampling(model, repeated, {k, 0, widened_proposal(2.0)}).log_estimate - exact;
+    const double mean = gap.mean().item<double>(), stderr_ = gap.std().item<double>() / std::sqrt(4000.0);
+    EXPECT_LT(mean, 0.0) << "k " << k;
+    EXPECT_GT(mean, previous_gap + 2 * stderr_) << "k " << k;
+    previous_gap = mean;
+  }
+}
+
+TEST(ImportanceSampling, ExactPosteriorGivesConstantWeightsAndTheExactValueFromOneSample) {
+  Ppca model = small_ppca(6);
+  auto x = draw(model, 4);
+  auto exact = *model.closed_form_log_marginal(x);
+  auto one = importance_sampling(model, x, {1, 0, posterior_proposal()});
+  EXPECT_TRUE(torch::allclose(one.log_estimate, exact, 1e-10, 1e-9));
+  auto many = importance_sampling(model, x, {50, 7, posterior_proposal()});
+  EXPECT_TRUE(torch::allclose(many.log_estimate, exact, 1e-10, 1e-9));
+  EXPECT_LT(many.log_weight_variance.max().item<double>(), 1e-18);
+  EXPECT_TRUE(torch::allclose(many.ess, torch::full({4}, 50.0, kF64), 1e-9, 1e-9));
+  EXPECT_TRUE(torch::allclose(iwae_bound(model, x, {1, 0}), exact, 1e-10, 1e-9));
+  ElboOptions monte_carlo_kl;
+  monte_carlo_kl.analytic_kl = false;  // no closed-form KL between a full-covariance q and p
+  EXPECT_TRUE(torch::allclose(elbo(model, x, monte_carlo_kl).elbo, exact, 1e-10, 1e-9));
+}
+
+TEST(ImportanceSampling, MaskedEstimateEqualsTheExactMarginalOfTheObservedCoordinates) {
+  Ppca model = small_ppca(7);
+  auto x = draw(model, 6);
+  auto mask = torch::ones_like(x);
+  mask.slice(1, 0, 2).zero_();  // "the top half hidden"
+  auto exact = *model.closed_form_log_marginal(x, mask);
+  EXPECT_TRUE(torch::allclose(importance_sampling(model, x, {3, 0}, mask).log_estimate, exact, 1e-10, 1e-9));
+  seed_everything(8);
+  auto widened = importance_sampling(model, x, {20000, 5000, widened_proposal(1.5)}, mask);
+  EXPECT_TRUE(torch::allclose(widened.log_estimate, exact, 0, 0.01));
+  EXPECT_TRUE(torch::allclose(exact_log_marginal(model, x, {}, mask), exact));
+}
+
+TEST(ImportanceSampling, ChunkedEqualsUnchunkedForEveryStatistic) {
+  Ppca model = small_ppca(9);
+  auto x = draw(model, 3);
+  seed_everything(10);
+  auto whole = importance_sampling(model, x, {40, 0, widened_proposal(1.3)});
+  seed_everything(10);
+  auto chunked = importance_sampling(model, x, {40, 6, widened_proposal(1.3)});
+  EXPECT_TRUE(torch::allclose(whole.log_estimate, chunked.log_estimate, 1e-12, 1e-10));
+  EXPECT_TRUE(torch::allclose(whole.log_stderr, chunked.log_stderr, 1e-10, 1e-9));
+  EXPECT_TRUE(torch::allclose(whole.ess, chunked.ess, 1e-10, 1e-9));
+  EXPECT_TRUE(torch::allclose(whole.log_weight_variance, chunked.log_weight_variance, 1e-10, 1e-9));
+}
+
+TEST(ImportanceSampling, StandardErrorAndEssMatchTheirDefinitions) {
+  Ppca model = small_ppca(11);
+  auto x = draw(model, 2);
+  seed_everything(12);
+  auto estimate = importance_sampling(model, x, {30, 0, widened_proposal(1.5)});
+  seed_everything(12);
+  auto q = widen(*model.proposal(x), 1.5);
+  std::vector<torch::Tensor> draws;
+  for (int i = 0; i < 30; ++i) draws.push_back(q->rsample(1));
+  auto z = torch::cat(draws);
+  auto w = torch::exp(model.log_joint(x, z) - q->log_prob(z));  // small model: no overflow
+  EXPECT_TRUE(torch::allclose(estimate.log_estimate, torch::log(w.mean(0)), 1e-10, 1e-10));
+  EXPECT_TRUE(torch::allclose(estimate.log_stderr, torch::log(w.std(0) / std::sqrt(30.0)), 1e-8, 1e-8));
+  EXPECT_TRUE(torch::allclose(estimate.ess, w.sum(0).pow(2) / w.pow(2).sum(0), 1e-8, 1e-8));
+  EXPECT_TRUE(torch::allclose(estimate.log_weight_variance, torch::log(w).var(0), 1e-8, 1e-8));
+}
+
+TEST(ImportanceSampling, Float32AgreesWithFloat64) {
+  Ppca model = small_ppca(13);
+  auto x = draw(model, 5);
+  Ppca model32 = model.to(torch::kCPU, torch::kFloat32);
+  seed_everything(14);
+  auto a = importance_sampling(model, x, {100, 0, widened_proposal(1.5)});
+  seed_everything(14);
+  auto b = importance_sampling(model32, x.to(torch::kFloat32), {100, 0, widened_proposal(1.5)});
+  EXPECT_TRUE(torch::allclose(b.log_estimate.to(torch::kFloat64), a.log_estimate, 1e-4, 1e-3));
+}
+
+TEST(ImportanceSampling, IwaeConvergesOnPpcaFittedToFashionMnist) {
+  auto train = test::binary_fashion_mnist(3000).to(torch::kFloat64);  // pPCA of binary images: a real, rough fit
+  Ppca model = Ppca::fit(train, 8);
+  auto x = test::binary_fashion_mnist(40, "test").to(torch::kFloat64);
+  const double exact = model.closed_form_log_marginal(x)->mean().item<double>();
+  seed_everything(15);
+  IwaeOptions widened;
+  widened.k = 5000;
+  widened.chunk = 500;
+  widened.proposal = widened_proposal(1.2);
+  const double bound = iwae_bound(model, x, widened).mean().item<double>();
+  EXPECT_LE(bound, exact + 1e-6);
+  EXPECT_GT(bound, exact - 0.05) << "exact " << exact << ", IWAE-5000 " << bound;
+  IwaeOptions prior = widened;
+  prior.proposal = prior_proposal();
+  const double prior_bound = iwae_bound(model, x, prior).mean().item<double>();
+  EXPECT_LT(prior_bound, exact - 10 * (exact - bound) - 1.0) << "prior IWAE-5000 " << prior_bound;
+}
+
+/// Per-example variance of log p_hat over repeats, averaged over examples.
+double variance_over_repeats(const std::function<torch::Tensor()>& estimate, int repeats) {
+  std::vector<torch::Tensor> runs;
+  for (int r = 0; r < repeats; ++r) {
+    seed_everything(static_cast<uint64_t>(100 + r));
+    runs.push_back(estimate());
+  }
+  return torch::stack(runs).var(0).mean().item<double>();
+}
+
+TEST(NaiveMonteCarlo, VarianceExceedsImportanceSamplingByOrdersOfMagnitudeOnATrainedSbn) {
+  DataConfig data;
+  data.limit = 1200;
+  ImageSet all = load_images(data, "train");
+  TrainValidation split = split_validation(all, 200, 0);
+  seed_everything(0);
+  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(784, 12));
+  TrainerOptions options;
+  options.epochs = 3;
+  options.batch_size = 50;
+  options.lr = 3e-2;
+  options.progress = false;
+  options.out_dir = test::make_temp_dir("sbn");
+  Trainer(sbn.ptr(), make_exact_objective(), options).fit(split.train, split.validation);
+  sbn->eval();
+  torch::NoGradGuard no_grad;
+  auto x = test::binary_fashion_mnist(20, "test");
+  const double naive = variance_over_repeats([&] { return naive_monte_carlo(*sbn, x, {100, 0}).log_estimate; }, 8);
+  const double is = variance_over_repeats([&] { return importance_sampling(*sbn, x, {100, 0}).log_estimate; }, 8);
+  EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
+}
+
+class TrainedVaeEstimators : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    vae_ = new Vae(test::train_small_vae(10000, 5, test::make_temp_dir("trained-vae-is")));
+  }
+  static void TearDownTestSuite() { delete vae_; }
+  static Vae* vae_;
+};
+Vae* TrainedVaeEstimators::vae_ = nullptr;
+
+TEST_F(TrainedVaeEstimators, NaiveVarianceExceedsImportanceSamplingByOrdersOfMagnitude) {
+  torch::NoGradGuard no_grad;
+  auto x = test::binary_fashion_mnist(20, "test");
+  const double naive = variance_over_repeats([&] { return naive_monte_carlo(**vae_, x, {100, 0}).log_estimate; }, 8);
+  const double is = variance_over_repeats([&] { return importance_sampling(**vae_, x, {100, 0}).log_estimate; }, 8);
+  EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
+}
+
+/// A Gaussian proposal whose density is broken in a chosen way.
+class BrokenDensity : public DiagNormal {
+ public:
+  BrokenDensity(const DiagNormal& base, double log_density) : DiagNormal(base), log_density_(log_density) {}
+  torch::Tensor log_prob(const torch::Tensor& value) const override {
+    return torch::full(value.sizes().slice(0, value.dim() - 1), log_density_, value.options());
+  }
+
+ private:
+  double log_density_;
+};
+
+Proposal broken(double log_density) {
+  return [log_density](LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& mask) {
+    auto q = std::dynamic_pointer_cast<DiagNormal>(model.prior(x.size(0)));
+    return std::make_shared<BrokenDensity>(*q, log_density);
+  };
+}
+
+TEST(EstimatorInput, BadKMaskAndSupportAreClearErrors) {
+  test::LinearGaussianModel model(3, 1.0, 0.5, test::LinearGaussianModel::Proposal::kPosterior);
+  auto x = torch::randn({4, 3}, kF64);
+  auto message = test::error_message_of([&] { importance_sampling(model, x, {0, 0}); });
+  EXPECT_NE(message.find("k = 0"), std::string::npos) << message;
+  EXPECT_NE(test::error_message_of([&] { iwae_bound(model, x, {-3, 0}); }).find("k = -3"), std::string::npos);
+  EXPECT_NE(test::error_message_of([&] { naive_monte_carlo(model, x, {0, 0}); }).find("k = 0"), std::string::npos);
+  message = test::error_message_of([&] { importance_sampling(model, x, {5, 0}, torch::ones({4, 2}, kF64)); });
+  EXPECT_NE(message.find("[4, 2]"), std::string::npos) << message;
+  EXPECT_NE(message.find("[4, 3]"), std::string::npos) << message;
+  // q(z) = 0 where z was drawn: a weight of +inf.
+  message = test::error_message_of([&] {
+    importance_sampling(model, x, {5, 0, broken(-std::numeric_limits<double>::infinity())});
+  });
+  EXPECT_NE(message.find("log-weight inf"), std::string::npos) << message;
+  EXPECT_NE(message.find("support"), std::string::npos) << message;
+  message = test::error_message_of([&] { importance_sampling(model, x, {5, 0, broken(std::nan(""))}); });
+  EXPECT_NE(message.find("log-weight nan"), std::string::npos) << message;
+  EXPECT_NE(test::error_message_of([&] { exact_log_marginal(model, x); }).find("continuous latent space"),
+            std::string::npos);
+}
+
+TEST(EstimatorInput, AllZeroWeightsGiveMinusInfinityAndAreFlagged) {
+  test::LinearGaussianModel model(3, 1.0, 0.5, test::LinearGaussianModel::Proposal::kPosterior);
+  auto x = torch::randn({2, 3}, kF64);
+  auto estimate = importance_sampling(model, x, {5, 0, broken(std::numeric_limits<double>::infinity())});
+  EXPECT_TRUE(torch::isneginf(estimate.log_estimate).all().item<bool>());
+  EXPECT_TRUE(estimate.all_weights_zero.all().item<bool>());
+  EXPECT_FALSE(torch::isnan(estimate.ess).any().item<bool>());
+  EXPECT_FALSE(torch::isnan(estimate.log_stderr).any().item<bool>());
+}
+
+}  // namespace
+}  // namespace dgm
