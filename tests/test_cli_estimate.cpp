@@ -1,0 +1,105 @@
+// dgm estimate and dgm inpaint end to end, through the built program.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "core/png_grid.h"
+#include "test_support.h"
+
+namespace dgm {
+namespace {
+
+using test::run_dgm;
+
+nlohmann::json json_of(const test::CommandResult& result) {
+  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
+}
+
+TEST(CliEstimate, PpcaEstimatorsAgainstTheExactValue) {
+  auto result = run_dgm(
+      "estimate --model ppca --latent-dim 4 --fit-n 500 --n 10 --k 1,100 --repeats 2 "
+      "--proposal widened:1.2 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto json = json_of(result);
+  ASSERT_FALSE(json.at("exact").is_null());
+  const auto& estimators = json.at("estimators");
+  EXPECT_LT(std::abs(estimators.at("is").at("100").at("bias").get<double>()), 0.5) << estimators.dump();
+  EXPECT_LT(std::abs(estimators.at("iwae").at("100").at("bias").get<double>()), 0.5);
+  EXPECT_LT(estimators.at("naive").at("100").at("bias").get<double>(), -10.0);  // naive MC is far off
+  EXPECT_GT(estimators.at("is").at("100").at("mean_ess").get<double>(), 10.0);
+}
+
+TEST(CliEstimate, MaskedPpcaWithTheExactPosteriorIsExactFromOneSample) {
+  auto result = run_dgm(
+      "estimate --model ppca --latent-dim 4 --fit-n 500 --n 10 --k 1 --repeats 2 "
+      "--estimators is,exact --proposal posterior --mask top-half --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto json = json_of(result);
+  EXPECT_NEAR(json.at("estimators").at("is").at("1").at("bias").get<double>(), 0.0, 1e-6);
+  EXPECT_EQ(json.at("mask").get<std::string>(), "top-half");
+}
+
+TEST(CliEstimate, SigmoidBeliefNetWithPlot) {
+  const auto dir = test::make_temp_dir("sbn-plot");
+  auto result = run_dgm(
+      "estimate --model sbn --latent-dim 6 --fit-n 300 --epochs 1 --n 10 --k 1,50 --repeats 2 "
+      "--json --plot " +
+      dir + "/plot.png");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto json = json_of(result);
+  EXPECT_FALSE(json.at("exact").is_null());
+  EXPECT_LT(std::abs(json.at("estimators").at("is").at("50").at("bias").get<double>()), 1.0);
+  auto pixels = read_png(dir + "/plot.png");
+  EXPECT_EQ(pixels.size(0), 560);
+  EXPECT_EQ(pixels.size(1), 1400);
+}
+
+TEST(CliEstimate, BadInputIsNamed) {
+  auto check = [](const std::string& arguments, const std::string& expected) {
+    auto result = run_dgm("estimate " + arguments);
+    EXPECT_EQ(result.exit_code, 1) << arguments << "\n" << result.output;
+    EXPECT_NE(result.output.find(expected), std::string::npos) << arguments << "\n" << result.output;
+  };
+  check("--model ppca --k 0", "k = 0");
+  check("--model ppca --k 5,x", "'x' is not an integer");
+  check("--model ppca --mask left-half", "unknown mask 'left-half'");
+  check("--model ppca --mask random:1.5", "random:P");
+  check("--model ppca --proposal widened:abc", "widened:F");
+  check("--model ppca --estimators naive,magic", "unknown estimator 'magic'");
+  check("--n 5", "--run DIR or --model");
+  check("--model sbn --latent-dim 30 --fit-n 100 --epochs 1 --estimators exact", "2^30");
+  EXPECT_EQ(run_dgm("estimate --model pca").exit_code, 2);
+}
+
+TEST(CliEstimate, VaeRunEstimateAndInpaint) {
+  const auto dir = test::make_temp_dir("vae-estimate");
+  const std::string run = dir + "/run";
+  auto train = run_dgm("train --quiet --config " + std::string(DGM_SOURCE_DIR) +
+                       "/configs/vae.yaml --set data.limit=1200 --set data.val_size=200 --set train.epochs=2 "
+                       "--set model.hidden=[64] --set model.latent_dim=4 --out " +
+                       run);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto estimate =
+      run_dgm("estimate --run " + run + " --n 20 --k 10 --repeats 2 --estimators naive,is,iwae,elbo --json");
+  ASSERT_EQ(estimate.exit_code, 0) << estimate.output;
+  auto json = json_of(estimate);
+  EXPECT_TRUE(json.at("exact").is_null());
+  const auto& e = json.at("estimators");
+  EXPECT_GT(e.at("is").at("10").at("mean").get<double>(), e.at("naive").at("10").at("mean").get<double>());
+  EXPECT_GT(e.at("iwae").at("10").at("mean").get<double>(), e.at("elbo").at("10").at("mean").get<double>());
+  auto posterior = run_dgm("estimate --run " + run + " --n 5 --k 10 --estimators is --proposal posterior");
+  EXPECT_EQ(posterior.exit_code, 1);
+  EXPECT_NE(posterior.output.find("no exact posterior"), std::string::npos) << posterior.output;
+
+  auto inpaint = run_dgm("inpaint --run " + run + " --mask bottom-half --n 3 --k 50 --completions 4 --out " + dir +
+                         "/inpaint.png");
+  ASSERT_EQ(inpaint.exit_code, 0) << inpaint.output;
+  EXPECT_NE(inpaint.output.find("IWAE-50 bound"), std::string::npos) << inpaint.output;
+  EXPECT_EQ(read_png(dir + "/inpaint.png").sizes(), (std::vector<int64_t>{3 * 30 + 2, 6 * 30 + 2, 1}));
+  EXPECT_EQ(run_dgm("inpaint --run " + run + " --mask none --out " + dir + "/x.png").exit_code, 1);
+}
+
+}  // namespace
+}  // namespace dgm
