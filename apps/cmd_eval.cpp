@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 
@@ -30,6 +32,13 @@ struct EvalArgs {
   std::string device;
   bool json = false;
 };
+
+/// The process's peak resident memory so far, MB.
+double peak_memory_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KB on Linux
+}
 
 struct MeanAndError {
   double mean, stderr_;
@@ -95,7 +104,8 @@ int run_eval(const EvalArgs& args) {
                        {"elbo_stderr", elbo_summary.stderr_},
                        {"iwae", iwae_summary.mean},
                        {"iwae_stderr", iwae_summary.stderr_},
-                       {"seconds", seconds}};
+                       {"seconds", seconds},
+                       {"peak_memory_mb", peak_memory_mb()}};
     fmt::print("{}\n", out.dump());
   } else {
     fmt::print("run        {} ({})\n", args.run, run.checkpoint);
