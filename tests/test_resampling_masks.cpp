@@ -1,0 +1,66 @@
+// Sampling-importance-resampling against a known posterior; masks.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/masks.h"
+#include "core/random.h"
+#include "estimators/importance_resampling.h"
+#include "test_support.h"
+
+namespace dgm {
+namespace {
+
+TEST(ImportanceResampling, DrawsFollowThePosteriorFromPriorProposals) {
+  // z ~ N(0, 1), x | z ~ N(2 z, 0.5^2): p(z | x) = N(2x / 4.25, 0.25 / 4.25).
+  test::LinearGaussianModel model(1, 2.0, 0.5, test::LinearGaussianModel::Proposal::kPrior);
+  auto x = torch::tensor({{1.5}, {-0.7}}, torch::kFloat64);
+  seed_everything(1);
+  ResamplingOptions options;
+  options.k = 20000;
+  options.m = 4000;
+  options.chunk = 5000;
+  options.proposal = prior_proposal();
+  auto z = importance_resample(model, x, options);  // [m, 2, 1]
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{4000, 2, 1}));
+  for (int64_t b = 0; b < 2; ++b) {
+    const double xb = x[b][0].item<double>();
+    auto draws = z.select(1, b).squeeze(1);
+    EXPECT_NEAR(draws.mean().item<double>(), 2 * xb / 4.25, 0.02) << "example " << b;
+    EXPECT_NEAR(draws.var().item<double>(), 0.25 / 4.25, 0.01) << "example " << b;
+  }
+}
+
+TEST(ImportanceResampling, RejectsBadCounts) {
+  test::LinearGaussianModel model(1, 1.0, 1.0, test::LinearGaussianModel::Proposal::kPrior);
+  auto x = torch::zeros({1, 1}, torch::kFloat64);
+  ResamplingOptions options;
+  options.m = 0;
+  EXPECT_NE(test::error_message_of([&] { importance_resample(model, x, options); }).find("m = 0"), std::string::npos);
+  options.m = 1;
+  options.k = 0;
+  EXPECT_NE(test::error_message_of([&] { importance_resample(model, x, options); }).find("k = 0"), std::string::npos);
+}
+
+TEST(Masks, HalvesHideTheRowsOfEachPicture) {
+  auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  auto top = make_mask("top-half", 2, 12, {4, 3}, 0, options).view({2, 4, 3});
+  EXPECT_EQ(top[0].slice(0, 0, 2).sum().item<float>(), 0.0f);  // rows 0-1 hidden
+  EXPECT_EQ(top[1].slice(0, 2, 4).sum().item<float>(), 6.0f);  // rows 2-3 observed
+  auto bottom = make_mask("bottom-half", 1, 12, {4, 3}, 0, options).view({4, 3});
+  EXPECT_TRUE(torch::equal(bottom, 1 - top[0]));
+  EXPECT_EQ(make_mask("none", 3, 5, {}, 0, options).sum().item<float>(), 15.0f);
+}
+
+TEST(Masks, RandomHidesTheAskedShareAndIsSeeded) {
+  auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  auto a = make_mask("random:0.3", 100, 100, {}, 7, options);
+  EXPECT_NEAR(1.0 - a.mean().item<double>(), 0.3, 0.02);
+  EXPECT_TRUE(torch::equal(a, make_mask("random:0.3", 100, 100, {}, 7, options)));
+  EXPECT_THROW(make_mask("random:1", 2, 2, {}, 0, options), Error);
+  EXPECT_THROW(make_mask("top-half", 2, 4, {}, 0, options), Error);  // no picture shape
+}
+
+}  // namespace
+}  // namespace dgm
