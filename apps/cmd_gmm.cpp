@@ -1,0 +1,242 @@
+// dgm gmm fit | predict | score | sample: Gaussian mixtures by EM on the
+// tensor backend, with scikit-learn's options.
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "apps/cli_common.h"
+#include "core/csv.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "models/gaussian_mixture_io.h"
+#include "trainers/gmm_em.h"
+
+namespace dgm {
+namespace {
+
+struct GmmArgs {
+  std::string data, out, model, init_from, components = "1", covariance = "full", init = "kmeans", select = "bic";
+  std::string device = "auto", dtype = "float64";
+  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100;
+  double tol = 1e-3, reg_covar = 1e-6;
+  bool json = false, proba = false, reseed = false;
+};
+
+/// "K" or "A..B".
+std::pair<int64_t, int64_t> component_range(const std::string& text) {
+  const auto dots = text.find("..");
+  try {
+    if (dots == std::string::npos) {
+      const int64_t k = std::stoll(text);
+      return {k, k};
+    }
+    return {std::stoll(text.substr(0, dots)), std::stoll(text.substr(dots + 2))};
+  } catch (const std::exception&) {
+    fail("--components {}: write K or a range A..B, e.g. 2..20", text);
+  }
+}
+
+/// Points and the mask of their observed (non-NaN) entries.
+std::pair<torch::Tensor, torch::Tensor> points_on(const std::string& path, const torch::Device& device,
+                                                  torch::Dtype dtype) {
+  auto points = read_points(path);
+  auto observed = ~torch::isnan(points);
+  auto filled = torch::where(observed, points, torch::zeros_like(points));
+  return {filled.to(device, dtype), observed.all().item<bool>() ? torch::Tensor() : observed.to(device, dtype)};
+}
+
+int run_fit(const GmmArgs& args) {
+  const torch::Device device = prepare_device(args.device, 0);
+  const torch::Dtype dtype = resolve_dtype(args.dtype);
+  auto [x, mask] = points_on(args.data, device, dtype);
+  if (mask.defined())
+    fail(
+        "{} has missing values (NaN): fitting with missing values is not supported yet; dgm gmm score and predict "
+        "handle them",
+        args.data);
+  const auto [low, high] = component_range(args.components);
+  if (low < 1 || high < low) fail("--components {}: the range must be 1 <= A <= B", args.components);
+  EmOptions options;
+  options.covariance = parse_covariance_type(args.covariance);
+  options.init = args.init;
+  options.n_init = args.n_init;
+  options.max_iter = args.max_iter;
+  options.tol = args.tol;
+  options.reg_covar = args.reg_covar;
+  options.seed = static_cast<uint64_t>(args.seed);
+  options.reseed_collapsed = args.reseed;
+
+  std::optional<EmResult> best;
+  double best_criterion = 0;
+  nlohmann::json selection = nlohmann::json::array();
+  for (int64_t k = low; k <= high; ++k) {
+    options.components = k;
+    std::optional<GaussianMixture> warm;
+    if (!args.init_from.empty()) {
+      warm = load_mixture(args.init_from, device, dtype);
+      if (warm->components() != k || warm->data_dim() != x.size(1) || warm->type() != options.covariance)
+        fail("--init-from {}: its mixture has {} {} components of {} dimensions; this fit asks for {} {} of {}",
+             args.init_from, warm->components(), to_string(warm->type()), warm->data_dim(), k,
+             to_string(options.covariance), x.size(1));
+    }
+    EmResult result = fit_gaussian_mixture(x, options, warm ? &*warm : nullptr);
+    const double criterion = args.select == "aic" ? result.mixture.aic(x) : result.mixture.bic(x);
+    if (low != high) {
+      selection.push_back({{"components", k}, {args.select, criterion}, {"converged", result.converged}});
+      if (!args.json) fmt::print(stderr, "K = {:>3}: {} {:.3f}\n", k, args.select, criterion);
+    }
+    if (!best || criterion < best_criterion) {
+      best = std::move(result);
+      best_criterion = criterion;
+    }
+  }
+  const GaussianMixture& mixture = best->mixture;
+  const double mean_log_likelihood = mixture.log_prob(x).mean().item<double>();
+  nlohmann::json summary{{"data", args.data},
+                         {"n", x.size(0)},
+                         {"dimensions", x.size(1)},
+                         {"components", mixture.components()},
+                         {"covariance_type", to_string(mixture.type())},
+                         {"init", args.init},
+                         {"n_init", args.n_init},
+                         {"dtype", args.dtype},
+                         {"mean_log_likelihood", mean_log_likelihood},
+                         {"lower_bound", best->lower_bound},
+                         {"n_iter", best->n_iter},
+                         {"converged", best->converged},
+                         {"bic", mixture.bic(x)},
+                         {"aic", mixture.aic(x)},
+                         {"reseeded", best->reseeded},
+                         {"seconds", best->seconds},
+                         {"seconds_per_iter", best->seconds_per_iter},
+                         {"history", best->history}};
+  if (low != high) summary["selection"] = selection;
+  if (!args.out.empty()) save_mixture(args.out, mixture, summary);
+  if (args.json) {
+    fmt::print("{}\n", summary.dump());
+    return 0;
+  }
+  fmt::print("data                 {} ({} points, {} dimensions)\n", args.data, x.size(0), x.size(1));
+  fmt::print("mixture              {} components, {} covariance, init {} (n_init {})\n", mixture.components(),
+             to_string(mixture.type()), args.init, args.n_init);
+  fmt::print("iterations           {} ({})\n", best->n_iter,
+             best->converged ? "converged" : "NOT converged: raise --max-iter or --tol");
+  fmt::print("mean log-likelihood  {:.6f} nats per point\n", mean_log_likelihood);
+  fmt::print("BIC                  {:.3f}\n", mixture.bic(x));
+  fmt::print("AIC                  {:.3f}\n", mixture.aic(x));
+  fmt::print("seconds              {:.3f} in all, {:.4f} per EM iteration\n", best->seconds, best->seconds_per_iter);
+  if (best->reseeded > 0) fmt::print("re-seeded            {} collapsed component(s)\n", best->reseeded);
+  if (!args.out.empty()) fmt::print("saved                {}\n", args.out);
+  return 0;
+}
+
+int run_predict(const GmmArgs& args, bool score) {
+  const torch::Device device = prepare_device(args.device, 0);
+  const torch::Dtype dtype = resolve_dtype(args.dtype);
+  GaussianMixture mixture = load_mixture(args.model, device, dtype);
+  auto [x, mask] = points_on(args.data, device, dtype);
+  if (x.size(1) != mixture.data_dim())
+    fail("{} has {} columns, but the mixture in {} has {} dimensions", args.data, x.size(1), args.model,
+         mixture.data_dim());
+  torch::Tensor result;
+  if (score) {
+    result = mixture.log_prob(x, mask);
+    fmt::print("mean log-likelihood {:.6f} nats per point over {} points{}\n", result.mean().item<double>(), x.size(0),
+               mask.defined() ? " (missing values marginalized)" : "");
+  } else {
+    auto responsibilities = mixture.responsibilities(x, mask);
+    result = args.proba ? responsibilities : responsibilities.argmax(-1);
+  }
+  if (!args.out.empty()) {
+    write_points(args.out, result.cpu());
+    fmt::print("{} written to {}\n", score ? "log-likelihoods" : (args.proba ? "responsibilities" : "labels"),
+               args.out);
+  } else if (!score) {
+    auto cpu = result.cpu();
+    for (int64_t i = 0; i < cpu.size(0); ++i) {
+      if (args.proba)
+        fmt::print(
+            "{}\n",
+            fmt::join(std::vector<double>(cpu[i].data_ptr<double>(), cpu[i].data_ptr<double>() + cpu.size(1)), ","));
+      else
+        fmt::print("{}\n", cpu[i].item<int64_t>());
+    }
+  }
+  return 0;
+}
+
+int run_sample(const GmmArgs& args) {
+  const torch::Device device = prepare_device(args.device, 0);
+  GaussianMixture mixture = load_mixture(args.model, device, resolve_dtype(args.dtype));
+  seed_everything(static_cast<uint64_t>(args.seed));
+  auto [x, component] = mixture.sample(args.n);
+  write_points(args.out, x.cpu());
+  fmt::print("{} points written to {}\n", args.n, args.out);
+  return 0;
+}
+
+void add_common(CLI::App& app, GmmArgs& args) {
+  add_device_option(app, args.device);
+  app.add_option("--dtype", args.dtype, "float64 (default) or float32")->check(CLI::IsMember({"float64", "float32"}));
+}
+
+}  // namespace
+
+Command add_gmm_command(CLI::App& parent) {
+  auto args = std::make_shared<GmmArgs>();
+  CLI::App* gmm = parent.add_subcommand("gmm", "Gaussian mixtures by EM: fit, predict, score, sample");
+  gmm->require_subcommand(1);
+
+  CLI::App* fit = gmm->add_subcommand("fit", "Fit a Gaussian mixture to points (NPY or CSV, one row per point)");
+  fit->add_option("--data", args->data, "Points: .npy or .csv, rows are points")->required();
+  fit->add_option("--components,-k", args->components, "K, or a range A..B to select by --select (default 1)");
+  fit->add_option("--covariance", args->covariance, "full (default), tied, diag or spherical")
+      ->check(CLI::IsMember({"full", "tied", "diag", "spherical"}));
+  fit->add_option("--init", args->init, "kmeans (default), k-means++, random or random_from_data")
+      ->check(CLI::IsMember({"kmeans", "k-means++", "random", "random_from_data"}));
+  fit->add_option("--n-init", args->n_init, "Restarts, the best kept (default 1)")->check(CLI::PositiveNumber);
+  fit->add_option("--max-iter", args->max_iter, "EM iterations at most (default 100)")->check(CLI::NonNegativeNumber);
+  fit->add_option("--tol", args->tol, "Stop when the mean log-likelihood changes less (default 1e-3)")
+      ->check(CLI::NonNegativeNumber);
+  fit->add_option("--reg-covar", args->reg_covar, "Added to covariance diagonals (default 1e-6)")
+      ->check(CLI::NonNegativeNumber);
+  fit->add_option("--select", args->select, "With a range of components: bic (default) or aic")
+      ->check(CLI::IsMember({"bic", "aic"}));
+  fit->add_option("--init-from", args->init_from,
+                  "Start EM from a mixture saved by --out (warm start) instead of --init");
+  fit->add_flag("--reseed-collapsed", args->reseed, "Re-seed collapsed components instead of stopping");
+  fit->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  fit->add_option("--out,-o", args->out, "Save the fitted mixture to this directory");
+  fit->add_flag("--json", args->json, "Print one JSON object");
+  add_common(*fit, *args);
+
+  CLI::App* predict = gmm->add_subcommand("predict", "Component labels (or --proba responsibilities) of points");
+  CLI::App* score = gmm->add_subcommand("score", "Log-likelihood of each point (missing values marginalized)");
+  for (CLI::App* sub : {predict, score}) {
+    sub->add_option("--model,-m", args->model, "Directory written by dgm gmm fit --out")->required();
+    sub->add_option("--data", args->data, "Points: .npy or .csv (NaN = missing)")->required();
+    sub->add_option("--out,-o", args->out, "Write the result to .npy or .csv (default: print)");
+    add_common(*sub, *args);
+  }
+  predict->add_flag("--proba", args->proba, "Responsibilities p(z = k | x) instead of labels");
+
+  CLI::App* sample = gmm->add_subcommand("sample", "Draw new points from a fitted mixture");
+  sample->add_option("--model,-m", args->model, "Directory written by dgm gmm fit --out")->required();
+  sample->add_option("--n", args->n, "Points (default 100)")->check(CLI::PositiveNumber);
+  sample->add_option("--out,-o", args->out, "Output .npy or .csv")->required();
+  sample->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  add_common(*sample, *args);
+
+  return {gmm, [args, fit, predict, score, sample] {
+            if (fit->parsed()) return run_fit(*args);
+            if (predict->parsed()) return run_predict(*args, false);
+            if (score->parsed()) return run_predict(*args, true);
+            if (sample->parsed()) return run_sample(*args);
+            return 2;
+          }};
+}
+
+}  // namespace dgm

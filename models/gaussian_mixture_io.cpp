@@ -1,0 +1,72 @@
+#include "models/gaussian_mixture_io.h"
+
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/npy.h"
+
+namespace dgm {
+namespace fs = std::filesystem;
+
+void save_mixture(const std::string& dir, const GaussianMixture& mixture, const nlohmann::json& summary) {
+  fs::create_directories(dir);
+  torch::serialize::OutputArchive archive;
+  archive.write("weights", mixture.weights().cpu());
+  archive.write("means", mixture.means().cpu());
+  archive.write("precision_cholesky", mixture.precision_cholesky().cpu());
+  const std::string tensors = (fs::path(dir) / "gmm.pt").string();
+  write_atomically(tensors, [&](const std::string& tmp) { archive.save_to(tmp); });
+  // The same parameters as NumPy files under scikit-learn's names, for use
+  // elsewhere (GaussianMixture(weights_init=..., means_init=..., precisions_init=...)).
+  write_npy((fs::path(dir) / "weights.npy").string(), mixture.weights().cpu());
+  write_npy((fs::path(dir) / "means.npy").string(), mixture.means().cpu());
+  write_npy((fs::path(dir) / "precisions_cholesky.npy").string(), mixture.precision_cholesky().cpu());
+  nlohmann::json meta = summary;
+  meta["format"] = 1;
+  meta["covariance_type"] = to_string(mixture.type());
+  meta["components"] = mixture.components();
+  meta["dimensions"] = mixture.data_dim();
+  write_text_atomically((fs::path(dir) / "gmm.json").string(), meta.dump(2) + "\n");
+}
+
+GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch::Dtype dtype) {
+  const std::string meta_path = (fs::path(dir) / "gmm.json").string();
+  const std::string tensor_path = (fs::path(dir) / "gmm.pt").string();
+  if (!fs::exists(meta_path) || !fs::exists(tensor_path))
+    fail("{} holds no fitted mixture (gmm.json and gmm.pt); make one with `dgm gmm fit --out {}`", dir, dir);
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(read_text_file(meta_path));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{} is not valid JSON: {}", meta_path, e.what());
+  }
+  CovarianceType type;
+  try {
+    type = parse_covariance_type(meta.at("covariance_type").get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{} lacks covariance_type: {}", meta_path, e.what());
+  }
+  torch::Tensor weights, means, precision;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(tensor_path);
+    archive.read("weights", weights);
+    archive.read("means", means);
+    archive.read("precision_cholesky", precision);
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fail("{} cannot be read (damaged?): {}", tensor_path, message.substr(0, message.find('\n')));
+  }
+  try {
+    return GaussianMixture(weights.to(device, dtype), means.to(device, dtype), precision.to(device, dtype), type);
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fail("{} does not hold a consistent mixture: {}", tensor_path, message.substr(0, message.find('\n')));
+  }
+}
+
+}  // namespace dgm

@@ -1,0 +1,126 @@
+// dgm gmm end to end, and the CSV reader.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/csv.h"
+#include "core/npy.h"
+#include "core/random.h"
+#include "models/gaussian_mixture.h"
+#include "test_support.h"
+
+namespace dgm {
+namespace {
+
+using test::run_dgm;
+
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+/// 600 points from 3 clusters in 2-D, as NPY and CSV.
+std::string write_blobs(const std::string& dir) {
+  seed_everything(3);
+  auto covariances = torch::tensor({0.3, 0.5, 0.2}, torch::kFloat64);
+  GaussianMixture truth = GaussianMixture::from_covariances(
+      torch::tensor({0.4, 0.3, 0.3}, torch::kFloat64),
+      torch::tensor({{0.0, 0.0}, {8.0, 0.0}, {0.0, 8.0}}, torch::kFloat64), covariances, CovarianceType::kSpherical);
+  auto x = truth.sample(600).first;
+  write_npy(dir + "/blobs.npy", x);
+  write_csv(dir + "/blobs.csv", x);
+  return dir + "/blobs";
+}
+
+nlohmann::json json_of(const test::CommandResult& result) {
+  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
+}
+
+TEST(Csv, ReadsHeaderAndMissingCellsAndNamesBadCells) {
+  const auto dir = test::make_temp_dir("csv");
+  write_file(dir + "/good.csv", "a,b\n1,2.5\n3,nan\n,4\n");
+  auto x = read_csv(dir + "/good.csv");
+  ASSERT_EQ(x.sizes(), (std::vector<int64_t>{3, 2}));
+  EXPECT_DOUBLE_EQ(x[0][1].item<double>(), 2.5);
+  EXPECT_TRUE(std::isnan(x[1][1].item<double>()));
+  EXPECT_TRUE(std::isnan(x[2][0].item<double>()));
+  write_file(dir + "/ragged.csv", "1,2\n3,4,5\n");
+  EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/ragged.csv"); }).find("ragged.csv:2: 3 columns"),
+            std::string::npos);
+  write_file(dir + "/word.csv", "1,2\n3,four\n");
+  EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/word.csv"); }).find("word.csv:2: column 2 holds 'four'"),
+            std::string::npos);
+  write_file(dir + "/inf.csv", "1,inf\n");
+  EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/inf.csv"); }).find("infinite"), std::string::npos);
+  EXPECT_NE(test::error_message_of([&] { read_points(dir + "/x.txt"); }).find(".npy or .csv"), std::string::npos);
+}
+
+TEST(CliGmm, FitScorePredictSampleEndToEnd) {
+  const auto dir = test::make_temp_dir("gmm-cli");
+  const auto blobs = write_blobs(dir);
+  auto fit =
+      run_dgm("gmm fit --data " + blobs + ".csv --components 3 --covariance full --out " + dir + "/model --json");
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  auto json = json_of(fit);
+  for (const char* key : {"mean_log_likelihood", "n_iter", "converged", "bic", "aic", "seconds", "seconds_per_iter"})
+    EXPECT_TRUE(json.contains(key)) << key;
+  EXPECT_TRUE(json.at("converged").get<bool>());
+  for (const char* file : {"gmm.json", "gmm.pt", "weights.npy", "means.npy", "precisions_cholesky.npy"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/model/" + file)) << file;
+
+  auto score = run_dgm("gmm score --model " + dir + "/model --data " + blobs + ".npy --out " + dir + "/ll.npy");
+  ASSERT_EQ(score.exit_code, 0) << score.output;
+  auto ll = read_npy(dir + "/ll.npy");
+  EXPECT_NEAR(ll.mean().item<double>(), json.at("mean_log_likelihood").get<double>(), 1e-9);
+
+  auto predict = run_dgm("gmm predict --model " + dir + "/model --data " + blobs + ".npy --out " + dir + "/labels.csv");
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  auto labels = read_csv(dir + "/labels.csv");
+  EXPECT_EQ(labels.size(0), 600);
+  EXPECT_EQ(std::get<0>(at::_unique(labels.flatten())).numel(), 3);
+  auto proba =
+      run_dgm("gmm predict --proba --model " + dir + "/model --data " + blobs + ".npy --out " + dir + "/p.npy");
+  ASSERT_EQ(proba.exit_code, 0) << proba.output;
+  EXPECT_TRUE(torch::allclose(read_npy(dir + "/p.npy").sum(-1), torch::ones({600}, torch::kFloat64)));
+
+  // Missing values are marginalized when scoring.
+  write_file(dir + "/missing.csv", "0.1,nan\nnan,7.9\n");
+  auto missing = run_dgm("gmm score --model " + dir + "/model --data " + dir + "/missing.csv");
+  EXPECT_EQ(missing.exit_code, 0) << missing.output;
+  EXPECT_NE(missing.output.find("marginalized"), std::string::npos) << missing.output;
+
+  auto sample = run_dgm("gmm sample --model " + dir + "/model --n 50 --out " + dir + "/new.csv --seed 2");
+  ASSERT_EQ(sample.exit_code, 0) << sample.output;
+  EXPECT_EQ(read_csv(dir + "/new.csv").sizes(), (std::vector<int64_t>{50, 2}));
+}
+
+TEST(CliGmm, SelectsTheNumberOfComponentsByBic) {
+  const auto dir = test::make_temp_dir("gmm-bic");
+  const auto blobs = write_blobs(dir);
+  auto fit = run_dgm("gmm fit --data " + blobs + ".npy --components 1..5 --select bic --json");
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  auto json = json_of(fit);
+  EXPECT_EQ(json.at("components").get<int>(), 3);
+  EXPECT_EQ(json.at("selection").size(), 5u);
+}
+
+TEST(CliGmm, BadInputIsNamed) {
+  const auto dir = test::make_temp_dir("gmm-bad");
+  write_file(dir + "/few.csv", "1,2\n3,4\n");
+  auto result = run_dgm("gmm fit --data " + dir + "/few.csv --components 3");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("more than the 2 data points"), std::string::npos) << result.output;
+  write_file(dir + "/data.txt", "1 2\n");
+  result = run_dgm("gmm fit --data " + dir + "/data.txt");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find(".npy or .csv"), std::string::npos) << result.output;
+  result = run_dgm("gmm fit --data " + dir + "/few.csv --covariance banded");
+  EXPECT_EQ(result.exit_code, 2);
+  result = run_dgm("gmm score --model " + dir + " --data " + dir + "/few.csv");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("no fitted mixture"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace dgm

@@ -1,0 +1,239 @@
+// Gaussian mixtures and EM against closed forms, brute-force sums and the
+// estimators.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/distributions.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "estimators/exact_marginal.h"
+#include "estimators/importance_sampling.h"
+#include "estimators/naive_monte_carlo.h"
+#include "models/gaussian_mixture.h"
+#include "test_support.h"
+#include "trainers/gmm_em.h"
+
+namespace dgm {
+namespace {
+
+const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+const CovarianceType kTypes[] = {CovarianceType::kFull, CovarianceType::kTied, CovarianceType::kDiag,
+                                 CovarianceType::kSpherical};
+
+/// 3 well separated 2-D clusters with known weights, means and covariances.
+GaussianMixture known_mixture() {
+  auto covariances =
+      torch::tensor({{{0.5, 0.2}, {0.2, 0.3}}, {{1.0, -0.3}, {-0.3, 0.8}}, {{0.2, 0.0}, {0.0, 0.6}}}, kF64);
+  return GaussianMixture::from_covariances(torch::tensor({0.5, 0.3, 0.2}, kF64),
+                                           torch::tensor({{0.0, 0.0}, {6.0, 5.0}, {-5.0, 6.0}}, kF64), covariances,
+                                           CovarianceType::kFull);
+}
+
+torch::Tensor known_data(int64_t n) {
+  seed_everything(1);
+  return known_mixture().sample(n).first;
+}
+
+GaussianMixture random_mixture(CovarianceType type, uint64_t seed) {
+  seed_everything(seed);
+  const int64_t k = 3, d = 4;
+  auto a = torch::randn({k, d, d}, kF64);
+  auto full = a.matmul(a.transpose(1, 2)) + 0.5 * torch::eye(d, kF64);
+  torch::Tensor covariances;
+  switch (type) {
+    case CovarianceType::kFull:
+      covariances = full;
+      break;
+    case CovarianceType::kTied:
+      covariances = full[0];
+      break;
+    case CovarianceType::kDiag:
+      covariances = full.diagonal(0, 1, 2);
+      break;
+    case CovarianceType::kSpherical:
+      covariances = full.diagonal(0, 1, 2).mean(-1);
+      break;
+  }
+  return GaussianMixture::from_covariances(torch::softmax(torch::randn({k}, kF64), 0), torch::randn({k, d}, kF64) * 3,
+                                           covariances, type);
+}
+
+/// log p(x) as a sum over components of dense Gaussian densities.
+torch::Tensor brute_force_log_prob(const GaussianMixture& mixture, const torch::Tensor& x) {
+  auto covariances = mixture.full_covariances();
+  std::vector<torch::Tensor> terms;
+  for (int64_t k = 0; k < mixture.components(); ++k) {
+    MultivariateNormal component(mixture.means()[k], torch::linalg_cholesky(covariances[k]));
+    terms.push_back(std::log(mixture.weights()[k].item<double>()) + component.log_prob(x));
+  }
+  return torch::logsumexp(torch::stack(terms), 0);
+}
+
+TEST(GaussianMixture, LogProbEqualsTheBruteForceSumForEveryCovarianceType) {
+  for (auto type : kTypes) {
+    GaussianMixture mixture = random_mixture(type, 2);
+    auto x = torch::randn({7, 4}, kF64) * 3;
+    EXPECT_TRUE(torch::allclose(mixture.log_prob(x), brute_force_log_prob(mixture, x), 1e-10, 1e-9)) << to_string(type);
+    EXPECT_TRUE(torch::allclose(mixture.responsibilities(x).sum(-1), torch::ones({7}, kF64)));
+  }
+}
+
+TEST(GaussianMixture, MissingDimensionsAreMarginalizedExactly) {
+  for (auto type : kTypes) {
+    GaussianMixture mixture = random_mixture(type, 3);
+    auto x = torch::randn({2, 4}, kF64) * 2;
+    auto mask = torch::tensor({{1.0, 0.0, 1.0, 1.0}, {0.0, 1.0, 0.0, 0.0}}, kF64);
+    auto masked = mixture.log_prob(x, mask);
+    auto covariances = mixture.full_covariances();
+    for (int64_t b = 0; b < 2; ++b) {
+      auto observed = mask[b].nonzero().squeeze(1);
+      std::vector<torch::Tensor> terms;
+      for (int64_t k = 0; k < mixture.components(); ++k) {
+        auto c = covariances[k].index_select(0, observed).index_select(1, observed);
+        MultivariateNormal marginal(mixture.means()[k].index_select(0, observed), torch::linalg_cholesky(c));
+        terms.push_back(std::log(mixture.weights()[k].item<double>()) +
+                        marginal.log_prob(x[b].index_select(0, observed)));
+      }
+      EXPECT_NEAR(masked[b].item<double>(), torch::logsumexp(torch::stack(terms), 0).item<double>(), 1e-9)
+          << to_string(type) << " example " << b;
+    }
+  }
+}
+
+TEST(GaussianMixture, EstimatorsConvergeToTheExactMarginal) {
+  GaussianMixture mixture = random_mixture(CovarianceType::kFull, 4);
+  auto x = torch::randn({5, 4}, kF64) * 2;
+  auto exact = mixture.log_prob(x);
+  // Enumeration over the 3 components equals the closed form; the posterior
+  // proposal is exact from one sample; naive Monte Carlo converges.
+  GaussianMixture enumerated = mixture;
+  EXPECT_TRUE(torch::allclose(exact_log_marginal(enumerated, x), exact));
+  EXPECT_TRUE(torch::allclose(importance_sampling(mixture, x, {1, 0}).log_estimate, exact, 1e-10, 1e-9));
+  seed_everything(5);
+  auto naive = naive_monte_carlo(mixture, x, {20000, 5000});
+  EXPECT_TRUE(torch::allclose(naive.log_estimate, exact, 0, 0.05)) << naive.log_estimate << "\n" << exact;
+}
+
+TEST(GaussianMixture, SamplesFollowTheMixture) {
+  GaussianMixture mixture = known_mixture();
+  seed_everything(6);
+  auto [x, component] = mixture.sample(50000);
+  EXPECT_NEAR(component.eq(1).to(torch::kFloat64).mean().item<double>(), 0.3, 0.01);
+  auto first = x.index_select(0, component.eq(0).nonzero().squeeze(1));
+  EXPECT_TRUE(torch::allclose(first.mean(0), torch::zeros({2}, kF64), 0, 0.02));
+}
+
+TEST(GmmEm, OneComponentIsTheSampleMeanAndCovariance) {
+  auto x = known_data(2000);
+  EmOptions options;
+  options.reg_covar = 1e-6;
+  EmResult result = fit_gaussian_mixture(x, options);
+  auto mean = x.mean(0);
+  auto centred = x - mean;
+  auto covariance = centred.t().matmul(centred) / 2000.0 + 1e-6 * torch::eye(2, kF64);
+  EXPECT_TRUE(torch::allclose(result.mixture.means()[0], mean, 1e-10, 1e-10));
+  EXPECT_TRUE(torch::allclose(result.mixture.covariances()[0], covariance, 1e-9, 1e-10));
+  EXPECT_TRUE(result.converged);
+}
+
+TEST(GmmEm, NeverDecreasesTheLogLikelihoodForAnyCovarianceType) {
+  auto x = known_data(3000);
+  for (auto type : kTypes) {
+    for (const char* init : {"kmeans", "random", "random_from_data", "k-means++"}) {
+      EmOptions options;
+      options.components = 4;
+      options.covariance = type;
+      options.init = init;
+      options.tol = 0;
+      options.max_iter = 30;
+      options.reseed_collapsed = false;
+      EmResult result = fit_gaussian_mixture(x, options);
+      for (std::size_t i = 1; i < result.history.size(); ++i)
+        EXPECT_GE(result.history[i], result.history[i - 1] - 1e-9) << to_string(type) << " " << init << " at " << i;
+    }
+  }
+}
+
+TEST(GmmEm, RecoversTheGeneratingMixtureUpToLabelSwitching) {
+  auto x = known_data(30000);
+  EmOptions options;
+  options.components = 3;
+  EmResult result = fit_gaussian_mixture(x, options);
+  GaussianMixture truth = known_mixture();
+  // Match components by their means' first coordinate.
+  auto order = std::get<1>(result.mixture.means().select(1, 0).sort());
+  auto true_order = std::get<1>(truth.means().select(1, 0).sort());
+  EXPECT_TRUE(torch::allclose(result.mixture.means().index_select(0, order), truth.means().index_select(0, true_order),
+                              0, 0.05));
+  EXPECT_TRUE(torch::allclose(result.mixture.weights().index_select(0, order),
+                              truth.weights().index_select(0, true_order), 0, 0.01));
+  EXPECT_TRUE(torch::allclose(result.mixture.covariances().index_select(0, order),
+                              truth.covariances().index_select(0, true_order), 0, 0.05));
+}
+
+TEST(GmmEm, Float32AgreesWithFloat64) {
+  auto x = known_data(5000);
+  EmOptions options;
+  options.components = 3;
+  EmResult a = fit_gaussian_mixture(x, options);
+  EmResult b = fit_gaussian_mixture(x.to(torch::kFloat32), options);
+  EXPECT_NEAR(a.mixture.log_prob(x).mean().item<double>(),
+              b.mixture.log_prob(x.to(torch::kFloat32)).mean().item<double>(), 1e-3);
+}
+
+TEST(GmmEm, CollapseIsAClearErrorOrReseeded) {
+  // Two exact values repeated: a component started on one point has zero
+  // variance, and without reg_covar no covariance.
+  auto x = torch::cat({torch::zeros({50, 1}, kF64), torch::full({50, 1}, 10.0, kF64)});
+  EmOptions options;
+  options.components = 3;
+  options.reg_covar = 0;
+  options.init = "random_from_data";
+  const auto message = test::error_message_of([&] { fit_gaussian_mixture(x, options); });
+  EXPECT_NE(message.find("collapsed"), std::string::npos) << message;
+  EXPECT_NE(message.find("reg_covar"), std::string::npos) << message;
+  options.reseed_collapsed = true;
+  options.max_iter = 20;
+  EmResult result = fit_gaussian_mixture(x, options);
+  EXPECT_GT(result.reseeded, 0);
+  EXPECT_TRUE(torch::isfinite(result.mixture.log_prob(x)).all().item<bool>());
+}
+
+TEST(GmmEm, BadInputIsNamed) {
+  auto x = known_data(10);
+  EmOptions options;
+  options.components = 11;
+  EXPECT_NE(test::error_message_of([&] { fit_gaussian_mixture(x, options); }).find("more than the 10"),
+            std::string::npos);
+  options.components = 2;
+  auto with_nan = x.clone();
+  with_nan[3][1] = std::nan("");
+  EXPECT_NE(test::error_message_of([&] { fit_gaussian_mixture(with_nan, options); }).find("row 3, column 1"),
+            std::string::npos);
+  EXPECT_NE(test::error_message_of([&] {
+              fit_gaussian_mixture(torch::zeros({5, 0}, kF64), options);
+            }).find("D = 0"),
+            std::string::npos);
+  options.init = "magic";
+  EXPECT_NE(test::error_message_of([&] { fit_gaussian_mixture(x, options); }).find("unknown init 'magic'"),
+            std::string::npos);
+  EXPECT_THROW(parse_covariance_type("banded"), Error);
+}
+
+TEST(GmmEm, WarmStartFromAFitChangesNothing) {
+  auto x = known_data(3000);
+  EmOptions options;
+  options.components = 3;
+  options.tol = 1e-10;
+  options.max_iter = 500;
+  EmResult first = fit_gaussian_mixture(x, options);
+  EmResult again = fit_gaussian_mixture(x, options, &first.mixture);
+  EXPECT_LE(again.n_iter, 2);
+  EXPECT_NEAR(again.mixture.log_prob(x).mean().item<double>(), first.mixture.log_prob(x).mean().item<double>(), 1e-9);
+}
+
+}  // namespace
+}  // namespace dgm

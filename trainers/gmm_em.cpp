@@ -1,0 +1,311 @@
+#include "trainers/gmm_em.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/random.h"
+
+namespace dgm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Squared distances [n, K] by |x|^2 - 2 x.c + |c|^2, clamped at 0.
+torch::Tensor squared_distances(const torch::Tensor& x, const torch::Tensor& centres) {
+  return torch::clamp_min(x.pow(2).sum(-1, true) - 2 * x.matmul(centres.t()) + centres.pow(2).sum(-1), 0.0);
+}
+
+/// Index of the nearest centre for every row, in chunks: [N].
+torch::Tensor nearest(const torch::Tensor& x, const torch::Tensor& centres, int64_t chunk_rows) {
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < x.size(0); start += chunk_rows)
+    parts.push_back(squared_distances(x.slice(0, start, start + chunk_rows), centres).argmin(-1));
+  return torch::cat(parts);
+}
+
+torch::Tensor kmeans_plus_plus(const torch::Tensor& x, int64_t k) {
+  const int64_t n = x.size(0);
+  const int64_t trials = 2 + static_cast<int64_t>(std::log(static_cast<double>(k)));
+  std::vector<int64_t> chosen{torch::randint(n, {1}, torch::kLong).item<int64_t>()};
+  auto closest = squared_distances(x, x.index_select(0, torch::tensor(chosen, torch::kLong).to(x.device()))).squeeze(1);
+  for (int64_t c = 1; c < k; ++c) {
+    const double total = closest.sum().item<double>();
+    torch::Tensor candidates;
+    if (total > 0) {
+      candidates = torch::multinomial(closest / total, trials, /*replacement=*/true);
+    } else {  // every point sits on a centre already
+      candidates = torch::randint(n, {trials}, x.options().dtype(torch::kLong));
+    }
+    // Greedy: of the candidates, keep the one that lowers the potential most.
+    auto candidate_distances = squared_distances(x, x.index_select(0, candidates));  // [n, trials]
+    auto potentials = torch::minimum(closest.unsqueeze(1), candidate_distances).sum(0);
+    const int64_t best = potentials.argmin().item<int64_t>();
+    chosen.push_back(candidates[best].item<int64_t>());
+    closest = torch::minimum(closest, candidate_distances.select(1, best));
+  }
+  return x.index_select(0, torch::tensor(chosen, torch::kLong).to(x.device()));
+}
+
+/// One-hot responsibilities [N, K] from labels [N].
+torch::Tensor one_hot(const torch::Tensor& labels, int64_t k, const torch::TensorOptions& options) {
+  return torch::zeros({labels.size(0), k}, options).scatter_(1, labels.unsqueeze(1), 1.0);
+}
+
+torch::Tensor initial_responsibilities(const torch::Tensor& x, const EmOptions& options) {
+  const int64_t n = x.size(0), k = options.components;
+  if (options.init == "kmeans" || options.init == "k-means++") {
+    auto centres = options.init == "kmeans" ? kmeans_centres(x, k, options.kmeans_iter, options.chunk_rows)
+                                            : kmeans_plus_plus(x, k);
+    return one_hot(nearest(x, centres, options.chunk_rows), k, x.options());
+  }
+  if (options.init == "random") {
+    auto resp = torch::rand({n, k}, x.options());
+    return resp / resp.sum(-1, true);
+  }
+  if (options.init == "random_from_data") {
+    auto resp = torch::zeros({n, k}, x.options());
+    auto points = torch::randperm(n, x.options().dtype(torch::kLong)).slice(0, 0, k);
+    resp.index_put_({points, torch::arange(k, points.options())}, 1.0);
+    return resp;
+  }
+  fail("unknown init '{}': use kmeans, k-means++, random or random_from_data", options.init);
+}
+
+/// Sufficient statistics of one pass: N_k, sum_n r_nk x_n, and the second
+/// moments the covariance type needs.
+struct Statistics {
+  torch::Tensor counts;   // [K]
+  torch::Tensor sums;     // [K, D]
+  torch::Tensor squares;  // full [K, D, D], tied [D, D], diag/spherical [K, D]
+  double log_likelihood = 0.0;
+};
+
+/// Adds a chunk's statistics. For full covariances `features` are the chunk's
+/// symmetric_outer_features, and the second moments are kept in that form
+/// ([T, K]) until the M-step.
+void accumulate(Statistics& stats, const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type,
+                const torch::Tensor& features = {}) {
+  auto counts = resp.sum(0);
+  auto sums = resp.t().matmul(x);
+  torch::Tensor squares;
+  switch (type) {
+    case CovarianceType::kFull:
+      squares = (features.defined() ? features : symmetric_outer_features(x)).t().matmul(resp);  // [T, K]
+      break;
+    case CovarianceType::kTied:
+      squares = x.t().matmul(x);
+      break;
+    case CovarianceType::kDiag:
+    case CovarianceType::kSpherical:
+      squares = resp.t().matmul(x.pow(2));
+      break;
+  }
+  if (!stats.counts.defined()) {
+    stats.counts = counts;
+    stats.sums = sums;
+    stats.squares = squares;
+  } else {
+    stats.counts += counts;
+    stats.sums += sums;
+    stats.squares += squares;
+  }
+}
+
+Statistics statistics_of(const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type, int64_t chunk_rows) {
+  Statistics stats;
+  for (int64_t start = 0; start < x.size(0); start += chunk_rows)
+    accumulate(stats, x.slice(0, start, start + chunk_rows), resp.slice(0, start, start + chunk_rows), type);
+  return stats;
+}
+
+/// E-step over every chunk: the statistics under the current mixture and the
+/// mean log-likelihood.
+Statistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, int64_t chunk_rows) {
+  Statistics stats;
+  torch::Tensor total;
+  for (int64_t start = 0; start < x.size(0); start += chunk_rows) {
+    auto chunk = x.slice(0, start, start + chunk_rows);
+    torch::Tensor features, weighted;
+    if (mixture.type() == CovarianceType::kFull) {  // the pair features serve the E- and the M-step
+      features = symmetric_outer_features(chunk);
+      weighted = mixture.component_log_prob_from_features(chunk, features) + torch::log(mixture.weights());
+    } else {
+      weighted = mixture.weighted_log_prob(chunk);
+    }
+    auto log_norm = torch::logsumexp(weighted, -1, true);
+    accumulate(stats, chunk, torch::exp(weighted - log_norm), mixture.type(), features);
+    auto sum = log_norm.sum();
+    total = total.defined() ? total + sum : sum;
+  }
+  stats.log_likelihood = total.item<double>() / static_cast<double>(x.size(0));
+  return stats;
+}
+
+[[noreturn]] void collapse_error(int64_t iteration, int64_t component, double points, const EmOptions& options,
+                                 bool not_positive) {
+  fail(
+      "EM iteration {}: component {} collapsed ({:.2f} points{}); raise reg_covar (now {:g}), use fewer components "
+      "(now {}), or scale the data; or let dgm re-seed it (--reseed-collapsed)",
+      iteration, component, points, not_positive ? ", covariance not positive definite" : "", options.reg_covar,
+      options.components);
+}
+
+/// The M-step: weights, means and covariances from the statistics. Collapsed
+/// components are re-seeded or reported.
+GaussianMixture maximization(const Statistics& stats, const torch::Tensor& x, const torch::Tensor& data_covariance,
+                             const EmOptions& options, int64_t iteration, int64_t* reseeded) {
+  const int64_t k = options.components, d = x.size(1);
+  const double n = static_cast<double>(x.size(0));
+  // As scikit-learn: a tiny floor keeps empty components from dividing by 0.
+  auto counts = stats.counts + 10 * std::numeric_limits<double>::epsilon();
+  auto means = stats.sums / counts.unsqueeze(1);
+  torch::Tensor covariances;
+  auto identity = torch::eye(d, x.options());
+  switch (options.covariance) {
+    case CovarianceType::kFull:
+      covariances = symmetric_from_features(stats.squares, d) / counts.view({k, 1, 1}) -
+                    means.unsqueeze(2) * means.unsqueeze(1) + options.reg_covar * identity;
+      break;
+    case CovarianceType::kTied:
+      covariances = (stats.squares - (counts.view({k, 1, 1}) * means.unsqueeze(2) * means.unsqueeze(1)).sum(0)) / n +
+                    options.reg_covar * identity;
+      break;
+    case CovarianceType::kDiag:
+      covariances = stats.squares / counts.unsqueeze(1) - means.pow(2) + options.reg_covar;
+      break;
+    case CovarianceType::kSpherical:
+      covariances = (stats.squares / counts.unsqueeze(1) - means.pow(2)).mean(-1) + options.reg_covar;
+      break;
+  }
+  auto weights = counts / counts.sum();
+
+  // Collapse: too few points, or a covariance that is not positive definite.
+  auto few = stats.counts < options.min_component_points;
+  torch::Tensor not_positive;
+  if (options.covariance == CovarianceType::kFull) {
+    not_positive = std::get<1>(torch::linalg_cholesky_ex(covariances)).gt(0);
+  } else if (options.covariance == CovarianceType::kTied) {
+    not_positive = std::get<1>(torch::linalg_cholesky_ex(covariances)).gt(0).expand({k});
+  } else {
+    auto variances = options.covariance == CovarianceType::kDiag ? covariances : covariances.unsqueeze(1);
+    not_positive = (variances <= 0).any(-1);
+  }
+  auto collapsed = iteration > 0 ? (few | not_positive) : not_positive;
+  if (collapsed.any().item<bool>()) {
+    const int64_t first = collapsed.nonzero()[0][0].item<int64_t>();
+    if (!options.reseed_collapsed)
+      collapse_error(iteration, first, stats.counts[first].item<double>(), options, not_positive[first].item<bool>());
+    auto which = collapsed.nonzero().squeeze(1);
+    for (int64_t i = 0; i < which.size(0); ++i) {
+      const int64_t c = which[i].item<int64_t>();
+      means[c] = x[torch::randint(x.size(0), {1}, torch::kLong).item<int64_t>()];
+      weights[c] = 1.0 / n;
+      switch (options.covariance) {
+        case CovarianceType::kFull:
+          covariances[c] = data_covariance;
+          break;
+        case CovarianceType::kTied:
+          covariances = data_covariance;
+          break;
+        case CovarianceType::kDiag:
+          covariances[c] = data_covariance.diagonal();
+          break;
+        case CovarianceType::kSpherical:
+          covariances[c] = data_covariance.diagonal().mean();
+          break;
+      }
+      ++*reseeded;
+    }
+    weights = weights / weights.sum();
+  }
+  return GaussianMixture::from_covariances(weights, means, covariances, options.covariance);
+}
+
+void check_input(const torch::Tensor& x, const EmOptions& options) {
+  if (x.dim() != 2) fail("the data must be [N, D], got shape {}", c10::str(x.sizes()));
+  if (x.size(1) == 0) fail("the data has D = 0 dimensions");
+  if (options.components < 1) fail("components = {} is not valid: it must be at least 1", options.components);
+  if (options.components > x.size(0))
+    fail("components = {} is more than the {} data points; use at most {}", options.components, x.size(0), x.size(0));
+  if (!torch::isfinite(x).all().item<bool>()) {
+    auto bad = (~torch::isfinite(x)).nonzero()[0];
+    fail("the data has a non-finite value ({}) at row {}, column {}", x[bad[0]][bad[1]].item<double>(),
+         bad[0].item<int64_t>(), bad[1].item<int64_t>());
+  }
+  if (options.n_init < 1) fail("n_init = {} is not valid: it must be at least 1", options.n_init);
+  if (options.max_iter < 0) fail("max_iter = {} is not valid", options.max_iter);
+  if (!(options.reg_covar >= 0)) fail("reg_covar = {} is not valid: it must be >= 0", options.reg_covar);
+  if (!(options.tol >= 0)) fail("tol = {} is not valid: it must be >= 0", options.tol);
+}
+
+}  // namespace
+
+torch::Tensor kmeans_centres(const torch::Tensor& x, int64_t k, int64_t iterations, int64_t chunk_rows) {
+  auto centres = kmeans_plus_plus(x, k);
+  torch::Tensor labels;
+  for (int64_t it = 0; it < iterations; ++it) {
+    auto next = nearest(x, centres, chunk_rows);
+    if (labels.defined() && torch::equal(next, labels)) break;
+    labels = next;
+    auto counts = torch::bincount(labels, {}, k).to(x.dtype());
+    auto sums = torch::zeros_like(centres).index_add_(0, labels, x);
+    // A centre that lost every point stays where it was.
+    centres = torch::where(counts.unsqueeze(1) > 0, sums / counts.clamp_min(1).unsqueeze(1), centres);
+  }
+  return centres;
+}
+
+EmResult fit_gaussian_mixture(const torch::Tensor& x_in, const EmOptions& options, const GaussianMixture* warm_start) {
+  check_input(x_in, options);
+  const auto start = Clock::now();
+  // EM runs on data centred at its mean: second moments minus squared means
+  // lose far less precision there. The mixture is shifted back at the end.
+  auto shift = x_in.mean(0);
+  auto x = x_in - shift;
+  auto data_covariance =
+      x.t().matmul(x) / static_cast<double>(x.size(0)) + options.reg_covar * torch::eye(x.size(1), x.options());
+  std::optional<EmResult> best;
+  const int64_t runs = warm_start ? 1 : options.n_init;
+  for (int64_t run = 0; run < runs; ++run) {
+    seed_everything(derive_seed(options.seed, static_cast<uint64_t>(run)));
+    int64_t reseeded_at_init = 0;
+    EmResult result{warm_start ? GaussianMixture(warm_start->weights(), warm_start->means() - shift,
+                                                 warm_start->precision_cholesky(), warm_start->type())
+                               : maximization(statistics_of(x, initial_responsibilities(x, options), options.covariance,
+                                                            options.chunk_rows),
+                                              x, data_covariance, options, 0, &reseeded_at_init)};
+    result.reseeded = reseeded_at_init;
+    result.mixture.chunk_rows = options.chunk_rows;
+    const auto em_start = Clock::now();
+    double previous = -std::numeric_limits<double>::infinity();
+    for (int64_t iteration = 1; iteration <= options.max_iter; ++iteration) {
+      Statistics stats = expectation(x, result.mixture, options.chunk_rows);
+      result.history.push_back(stats.log_likelihood);
+      result.mixture = maximization(stats, x, data_covariance, options, iteration, &result.reseeded);
+      result.mixture.chunk_rows = options.chunk_rows;
+      result.n_iter = iteration;
+      result.lower_bound = stats.log_likelihood;
+      if (std::abs(stats.log_likelihood - previous) < options.tol) {
+        result.converged = true;
+        break;
+      }
+      previous = stats.log_likelihood;
+    }
+    const double em_seconds = std::chrono::duration<double>(Clock::now() - em_start).count();
+    result.seconds_per_iter = result.n_iter > 0 ? em_seconds / static_cast<double>(result.n_iter) : 0.0;
+    if (!best || result.lower_bound > best->lower_bound) best = std::move(result);
+  }
+  // Back to the data's coordinates, and the final mean log-likelihood under the
+  // returned parameters.
+  best->mixture = GaussianMixture(best->mixture.weights(), best->mixture.means() + shift,
+                                  best->mixture.precision_cholesky(), best->mixture.type());
+  best->mixture.chunk_rows = options.chunk_rows;
+  best->seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return std::move(*best);
+}
+
+}  // namespace dgm
