@@ -20,7 +20,7 @@ namespace {
 struct GmmArgs {
   std::string data, out, model, init_from, components = "1", covariance = "full", init = "kmeans", select = "bic";
   std::string device = "auto", dtype = "float64";
-  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100;
+  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 4096;
   double tol = 1e-3, reg_covar = 1e-6;
   bool json = false, proba = false, reseed = false;
 };
@@ -49,7 +49,7 @@ std::pair<torch::Tensor, torch::Tensor> points_on(const std::string& path, const
 }
 
 int run_fit(const GmmArgs& args) {
-  const torch::Device device = prepare_device(args.device, 0);
+  const torch::Device device = prepare_device(args.device, args.threads);
   const torch::Dtype dtype = resolve_dtype(args.dtype);
   auto [x, mask] = points_on(args.data, device, dtype);
   if (mask.defined())
@@ -68,6 +68,7 @@ int run_fit(const GmmArgs& args) {
   options.reg_covar = args.reg_covar;
   options.seed = static_cast<uint64_t>(args.seed);
   options.reseed_collapsed = args.reseed;
+  options.chunk_rows = args.chunk_rows;
 
   std::optional<EmResult> best;
   double best_criterion = 0;
@@ -209,6 +210,10 @@ Command add_gmm_command(CLI::App& parent) {
                   "Start EM from a mixture saved by --out (warm start) instead of --init");
   fit->add_flag("--reseed-collapsed", args->reseed, "Re-seed collapsed components instead of stopping");
   fit->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  fit->add_option("--chunk-rows", args->chunk_rows, "Points per chunk of the E-step; bounds memory (default 4096)")
+      ->check(CLI::PositiveNumber);
+  fit->add_option("--threads", args->threads, "LibTorch intra-op threads (default 0 = auto: 1 beside OpenBLAS)")
+      ->check(CLI::NonNegativeNumber);
   fit->add_option("--out,-o", args->out, "Save the fitted mixture to this directory");
   fit->add_flag("--json", args->json, "Print one JSON object");
   add_common(*fit, *args);

@@ -34,9 +34,9 @@ class GaussianMixture : public LatentVariableModel {
 
   /// log N(x | mu_k, Sigma_k): [N, K]. Rows are processed in chunks.
   torch::Tensor component_log_prob(const torch::Tensor& x, const torch::Tensor& mask = {}) const;
-  /// The same for one chunk of rows whose symmetric_outer_features are given
-  /// (full covariances only): EM reuses them for its second moments.
-  torch::Tensor component_log_prob_from_features(const torch::Tensor& x, const torch::Tensor& features) const;
+  /// The coefficients [T + D + 1, K] with quadratic_features(x) @ them =
+  /// log N(x | k) (+ log pi_k when `with_log_weights`), for full covariances.
+  torch::Tensor natural_parameters(bool with_log_weights) const;
   /// log pi_k + log N(x | mu_k, Sigma_k): [N, K].
   /// With a mask [N, D], only observed coordinates count (the missing ones are
   /// marginalized exactly: a Gaussian's marginal is the Gaussian of the
@@ -95,17 +95,18 @@ class GaussianMixture : public LatentVariableModel {
   CovarianceType type_;
 };
 
-/// The products x_i x_j, i <= j, of each row: [N, D (D + 1) / 2]. Quadratic
-/// forms x^T A x of symmetric A become one matrix product with these, which is
-/// how full-covariance densities and EM's second moments are computed.
-torch::Tensor symmetric_outer_features(const torch::Tensor& x);
+/// The quadratic features of each row: the products x_i x_j (i <= j), then x,
+/// then 1: [N, T + D + 1] with T = D (D + 1) / 2. A Gaussian log-density is
+/// linear in them, so the log-densities of all K components are one matrix
+/// product, and EM's statistics (sum r x x^T, sum r x, sum r) another.
+torch::Tensor quadratic_features(const torch::Tensor& x);
 
-/// A symmetric [..., D, D] as the weights of symmetric_outer_features:
+/// A symmetric [..., D, D] as the coefficients of the product features:
 /// A_ii, and 2 A_ij for i < j: [..., D (D + 1) / 2].
 torch::Tensor symmetric_weights(const torch::Tensor& matrices);
 
-/// The inverse of symmetric_outer_features' summation: rebuilds symmetric
-/// [K, D, D] from sums over rows of the features [T, K].
+/// Rebuilds symmetric [K, D, D] from the product part of summed quadratic
+/// features [T, K].
 torch::Tensor symmetric_from_features(const torch::Tensor& feature_sums, int64_t d);
 
 /// Precision Cholesky factors from covariances of the given type; a covariance

@@ -84,17 +84,24 @@ struct Statistics {
   double log_likelihood = 0.0;
 };
 
-/// Adds a chunk's statistics. For full covariances `features` are the chunk's
-/// symmetric_outer_features, and the second moments are kept in that form
-/// ([T, K]) until the M-step.
+/// Adds a chunk's statistics. For full covariances, one product of the chunk's
+/// quadratic_features with the responsibilities gives all three: sum r x_i x_j
+/// (kept as [T, K] until the M-step), sum r x and sum r.
 void accumulate(Statistics& stats, const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type,
                 const torch::Tensor& features = {}) {
-  auto counts = resp.sum(0);
-  auto sums = resp.t().matmul(x);
-  torch::Tensor squares;
+  torch::Tensor counts, sums, squares;
+  if (type == CovarianceType::kFull) {
+    const int64_t d = x.size(1), t = d * (d + 1) / 2;
+    auto all = (features.defined() ? features : quadratic_features(x)).t().matmul(resp);  // [T + D + 1, K]
+    squares = all.narrow(0, 0, t);
+    sums = all.narrow(0, t, d).t();
+    counts = all.select(0, t + d);
+  } else {
+    counts = resp.sum(0);
+    sums = resp.t().matmul(x);
+  }
   switch (type) {
     case CovarianceType::kFull:
-      squares = (features.defined() ? features : symmetric_outer_features(x)).t().matmul(resp);  // [T, K]
       break;
     case CovarianceType::kTied:
       squares = x.t().matmul(x);
@@ -127,12 +134,14 @@ Statistics statistics_of(const torch::Tensor& x, const torch::Tensor& resp, Cova
 Statistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, int64_t chunk_rows) {
   Statistics stats;
   torch::Tensor total;
+  const bool full = mixture.type() == CovarianceType::kFull;
+  const torch::Tensor coefficients = full ? mixture.natural_parameters(true) : torch::Tensor();
   for (int64_t start = 0; start < x.size(0); start += chunk_rows) {
     auto chunk = x.slice(0, start, start + chunk_rows);
     torch::Tensor features, weighted;
-    if (mixture.type() == CovarianceType::kFull) {  // the pair features serve the E- and the M-step
-      features = symmetric_outer_features(chunk);
-      weighted = mixture.component_log_prob_from_features(chunk, features) + torch::log(mixture.weights());
+    if (full) {  // the quadratic features serve the E- and the M-step
+      features = quadratic_features(chunk);
+      weighted = features.matmul(coefficients);
     } else {
       weighted = mixture.weighted_log_prob(chunk);
     }

