@@ -99,6 +99,14 @@ TEST(CliEstimate, VaeRunEstimateAndInpaint) {
   EXPECT_NE(inpaint.output.find("IWAE-50 bound"), std::string::npos) << inpaint.output;
   EXPECT_EQ(read_png(dir + "/inpaint.png").sizes(), (std::vector<int64_t>{3 * 30 + 2, 6 * 30 + 2, 1}));
   EXPECT_EQ(run_dgm("inpaint --run " + run + " --mask none --out " + dir + "/x.png").exit_code, 1);
+
+  auto mixture = run_dgm("sample --run " + run + " --n 9 --latent-sampler gmm:3 --out " + dir + "/gmm.png");
+  ASSERT_EQ(mixture.exit_code, 0) << mixture.output;
+  EXPECT_NE(mixture.output.find("3-component mixture"), std::string::npos) << mixture.output;
+  EXPECT_EQ(read_png(dir + "/gmm.png").sizes(), (std::vector<int64_t>{3 * 30 + 2, 3 * 30 + 2, 1}));
+  auto bad = run_dgm("sample --run " + run + " --latent-sampler gmm:0 --out " + dir + "/bad.png");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("gmm:K"), std::string::npos) << bad.output;
 }
 
 }  // namespace

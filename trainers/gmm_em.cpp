@@ -282,11 +282,11 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_in, const EmOptions& option
   for (int64_t run = 0; run < runs; ++run) {
     seed_everything(derive_seed(options.seed, static_cast<uint64_t>(run)));
     int64_t reseeded_at_init = 0;
-    EmResult result{warm_start ? GaussianMixture(warm_start->weights(), warm_start->means() - shift,
+    EmResult result(warm_start ? GaussianMixture(warm_start->weights(), warm_start->means() - shift,
                                                  warm_start->precision_cholesky(), warm_start->type())
                                : maximization(statistics_of(x, initial_responsibilities(x, options), options.covariance,
                                                             options.chunk_rows),
-                                              x, data_covariance, options, 0, &reseeded_at_init)};
+                                              x, data_covariance, options, 0, &reseeded_at_init));
     result.reseeded = reseeded_at_init;
     result.mixture.chunk_rows = options.chunk_rows;
     const auto em_start = Clock::now();

@@ -47,6 +47,7 @@ struct EmOptions {
 };
 
 struct EmResult {
+  explicit EmResult(GaussianMixture fitted) : mixture(std::move(fitted)) {}
   GaussianMixture mixture;
   bool converged = false;
   /// EM iterations of the kept run.
