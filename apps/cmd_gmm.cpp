@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "apps/cli_common.h"
+#include "apps/gmm_plot.h"
 #include "core/csv.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -18,7 +19,7 @@ namespace dgm {
 namespace {
 
 struct GmmArgs {
-  std::string data, out, model, init_from, components = "1", covariance = "full", init = "kmeans", select = "bic";
+  std::string data, out, model, init_from, plot, components = "1", covariance = "full", init = "kmeans", select = "bic";
   std::string device = "auto", dtype = "float64";
   int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 4096;
   double tol = 1e-3, reg_covar = 1e-6;
@@ -83,8 +84,8 @@ int run_fit(const GmmArgs& args) {
              args.init_from, warm->components(), to_string(warm->type()), warm->data_dim(), k,
              to_string(options.covariance), x.size(1));
     }
-    EmResult result = fit_gaussian_mixture(x, options, warm ? &*warm : nullptr);
-    const double criterion = args.select == "aic" ? result.mixture.aic(x) : result.mixture.bic(x);
+    EmResult result = fit_gaussian_mixture(x, options, warm ? &*warm : nullptr, mask);
+    const double criterion = args.select == "aic" ? result.mixture.aic(x, mask) : result.mixture.bic(x, mask);
     if (low != high) {
       selection.push_back({{"components", k}, {args.select, criterion}, {"converged", result.converged}});
       if (!args.json) fmt::print(stderr, "K = {:>3}: {} {:.3f}\n", k, args.select, criterion);
@@ -95,7 +96,8 @@ int run_fit(const GmmArgs& args) {
     }
   }
   const GaussianMixture& mixture = best->mixture;
-  const double mean_log_likelihood = mixture.log_prob(x).mean().item<double>();
+  const double mean_log_likelihood = mixture.log_prob(x, mask).mean().item<double>();
+  const double missing = mask.defined() ? 1.0 - mask.mean().item<double>() : 0.0;
   nlohmann::json summary{{"data", args.data},
                          {"n", x.size(0)},
                          {"dimensions", x.size(1)},
@@ -108,14 +110,19 @@ int run_fit(const GmmArgs& args) {
                          {"lower_bound", best->lower_bound},
                          {"n_iter", best->n_iter},
                          {"converged", best->converged},
-                         {"bic", mixture.bic(x)},
-                         {"aic", mixture.aic(x)},
+                         {"missing_fraction", missing},
+                         {"bic", mixture.bic(x, mask)},
+                         {"aic", mixture.aic(x, mask)},
                          {"reseeded", best->reseeded},
                          {"seconds", best->seconds},
                          {"seconds_per_iter", best->seconds_per_iter},
                          {"history", best->history}};
   if (low != high) summary["selection"] = selection;
   if (!args.out.empty()) save_mixture(args.out, mixture, summary);
+  if (!args.plot.empty()) {
+    if (mask.defined()) fail("--plot draws complete points only; {} has missing values", args.data);
+    write_mixture_plot(args.plot, mixture, x);
+  }
   if (args.json) {
     fmt::print("{}\n", summary.dump());
     return 0;
@@ -126,11 +133,14 @@ int run_fit(const GmmArgs& args) {
   fmt::print("iterations           {} ({})\n", best->n_iter,
              best->converged ? "converged" : "NOT converged: raise --max-iter or --tol");
   fmt::print("mean log-likelihood  {:.6f} nats per point\n", mean_log_likelihood);
-  fmt::print("BIC                  {:.3f}\n", mixture.bic(x));
-  fmt::print("AIC                  {:.3f}\n", mixture.aic(x));
+  fmt::print("BIC                  {:.3f}\n", mixture.bic(x, mask));
+  fmt::print("AIC                  {:.3f}\n", mixture.aic(x, mask));
+  if (mask.defined())
+    fmt::print("missing values       {:.2f}% of the entries, marginalized exactly\n", 100.0 * missing);
   fmt::print("seconds              {:.3f} in all, {:.4f} per EM iteration\n", best->seconds, best->seconds_per_iter);
   if (best->reseeded > 0) fmt::print("re-seeded            {} collapsed component(s)\n", best->reseeded);
   if (!args.out.empty()) fmt::print("saved                {}\n", args.out);
+  if (!args.plot.empty()) fmt::print("plot                 {}\n", args.plot);
   return 0;
 }
 
@@ -216,6 +226,8 @@ Command add_gmm_command(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber);
   fit->add_option("--out,-o", args->out, "Save the fitted mixture to this directory");
   fit->add_flag("--json", args->json, "Print one JSON object");
+  fit->add_option("--plot", args->plot,
+                  "Draw the points and the components' ellipses to this PNG (first two principal directions if D > 2)");
   add_common(*fit, *args);
 
   CLI::App* predict = gmm->add_subcommand("predict", "Component labels (or --proba responsibilities) of points");

@@ -305,13 +305,13 @@ int64_t GaussianMixture::parameter_count() const {
   return covariance + k * d + k - 1;
 }
 
-double GaussianMixture::bic(const torch::Tensor& x) const {
+double GaussianMixture::bic(const torch::Tensor& x, const torch::Tensor& mask) const {
   const double n = static_cast<double>(x.size(0));
-  return -2.0 * log_prob(x).sum().item<double>() + static_cast<double>(parameter_count()) * std::log(n);
+  return -2.0 * log_prob(x, mask).sum().item<double>() + static_cast<double>(parameter_count()) * std::log(n);
 }
 
-double GaussianMixture::aic(const torch::Tensor& x) const {
-  return -2.0 * log_prob(x).sum().item<double>() + 2.0 * static_cast<double>(parameter_count());
+double GaussianMixture::aic(const torch::Tensor& x, const torch::Tensor& mask) const {
+  return -2.0 * log_prob(x, mask).sum().item<double>() + 2.0 * static_cast<double>(parameter_count());
 }
 
 std::shared_ptr<Distribution> GaussianMixture::prior(int64_t batch) {

@@ -53,8 +53,8 @@ class GaussianMixture : public LatentVariableModel {
   /// Free parameters (as scikit-learn counts them).
   int64_t parameter_count() const;
   /// -2 sum log p(x) + p log N, and -2 sum log p(x) + 2 p.
-  double bic(const torch::Tensor& x) const;
-  double aic(const torch::Tensor& x) const;
+  double bic(const torch::Tensor& x, const torch::Tensor& mask = {}) const;
+  double aic(const torch::Tensor& x, const torch::Tensor& mask = {}) const;
 
   /// Covariances in the storage shape of the type.
   torch::Tensor covariances() const;

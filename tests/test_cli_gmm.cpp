@@ -9,6 +9,7 @@
 
 #include "core/csv.h"
 #include "core/npy.h"
+#include "core/png_grid.h"
 #include "core/random.h"
 #include "models/gaussian_mixture.h"
 #include "test_support.h"
@@ -89,6 +90,19 @@ TEST(CliGmm, FitScorePredictSampleEndToEnd) {
   auto missing = run_dgm("gmm score --model " + dir + "/model --data " + dir + "/missing.csv");
   EXPECT_EQ(missing.exit_code, 0) << missing.output;
   EXPECT_NE(missing.output.find("marginalized"), std::string::npos) << missing.output;
+
+  // Points with missing values are fitted too.
+  auto with_missing = read_csv(blobs + ".csv");
+  with_missing[0][1] = std::nan("");
+  with_missing[7][0] = std::nan("");
+  write_csv(dir + "/holes.csv", with_missing);
+  auto holes = run_dgm("gmm fit --data " + dir + "/holes.csv -k 3 --json");
+  ASSERT_EQ(holes.exit_code, 0) << holes.output;
+  EXPECT_GT(json_of(holes).at("missing_fraction").get<double>(), 0.0);
+
+  auto plot = run_dgm("gmm fit --data " + blobs + ".csv -k 3 --plot " + dir + "/gmm.png");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_EQ(read_png(dir + "/gmm.png").size(1), 900);
 
   auto sample = run_dgm("gmm sample --model " + dir + "/model --n 50 --out " + dir + "/new.csv --seed 2");
   ASSERT_EQ(sample.exit_code, 0) << sample.output;

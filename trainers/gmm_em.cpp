@@ -154,6 +154,73 @@ Statistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, i
   return stats;
 }
 
+/// The statistics of a chunk with missing entries, under every component:
+/// x completed by its conditional mean, x x^T plus the conditional covariance.
+void accumulate_incomplete(Statistics& stats, const torch::Tensor& x, const torch::Tensor& mask,
+                           const torch::Tensor& resp, const GaussianMixture& mixture) {
+  const int64_t d = x.size(1), k = mixture.components();
+  auto observed = mask.to(x.dtype());
+  auto covariances = mixture.full_covariances();  // [K, D, D]
+  auto means = mixture.means();                   // [K, D]
+  // Sigma' = m m^T * Sigma + diag(1 - m): Sigma_oo, with the identity on missing rows.
+  auto sigma = (observed.unsqueeze(-1) * observed.unsqueeze(-2)).unsqueeze(1) * covariances.unsqueeze(0) +
+               torch::diag_embed(1 - observed).unsqueeze(1);                                 // [n, K, D, D]
+  auto diff = observed.unsqueeze(1) * (x.unsqueeze(1) - means.unsqueeze(0));                 // [n, K, D]
+  auto alpha = torch::linalg_solve(sigma, diff.unsqueeze(-1));                               // Sigma_oo^{-1} d
+  auto completed = means.unsqueeze(0) + covariances.unsqueeze(0).matmul(alpha).squeeze(-1);  // [n, K, D]
+  // Conditional covariance Sigma - Sigma_{., o} Sigma_oo^{-1} Sigma_{o, .}.
+  auto sigma_observed = covariances.unsqueeze(0) * observed.unsqueeze(1).unsqueeze(-1);  // rows o of Sigma
+  auto conditional =
+      covariances.unsqueeze(0) - sigma_observed.transpose(-2, -1).matmul(torch::linalg_solve(sigma, sigma_observed));
+  auto r = resp.unsqueeze(-1);  // [n, K, 1]
+  auto counts = resp.sum(0);
+  auto sums = (r * completed).sum(0);  // [K, D]
+  auto second = (r.unsqueeze(-1) * (completed.unsqueeze(-1) * completed.unsqueeze(-2) + conditional)).sum(0);
+  torch::Tensor squares;
+  switch (mixture.type()) {
+    case CovarianceType::kFull: {
+      auto upper = torch::triu_indices(d, d, 0, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+      squares = second.flatten(1).index_select(1, upper[0] * d + upper[1]).t();  // [T, K]
+      break;
+    }
+    case CovarianceType::kTied:
+      squares = second.sum(0);
+      break;
+    case CovarianceType::kDiag:
+    case CovarianceType::kSpherical:
+      squares = second.diagonal(0, -2, -1);
+      break;
+  }
+  (void)k;
+  if (!stats.counts.defined()) {
+    stats.counts = counts;
+    stats.sums = sums;
+    stats.squares = squares;
+  } else {
+    stats.counts += counts;
+    stats.sums += sums;
+    stats.squares += squares;
+  }
+}
+
+/// The E-step with missing entries, in chunks small enough for [n, K, D, D].
+Statistics incomplete_expectation(const torch::Tensor& x, const torch::Tensor& mask, const GaussianMixture& mixture) {
+  const int64_t k = mixture.components(), d = x.size(1);
+  const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 21) / (k * d * d));
+  Statistics stats;
+  double total = 0.0;
+  for (int64_t start = 0; start < x.size(0); start += rows) {
+    auto chunk = x.slice(0, start, start + rows);
+    auto chunk_mask = mask.slice(0, start, start + rows);
+    auto weighted = mixture.weighted_log_prob(chunk, chunk_mask);
+    auto log_norm = torch::logsumexp(weighted, -1, true);
+    accumulate_incomplete(stats, chunk, chunk_mask, torch::exp(weighted - log_norm), mixture);
+    total += log_norm.sum().item<double>();
+  }
+  stats.log_likelihood = total / static_cast<double>(x.size(0));
+  return stats;
+}
+
 [[noreturn]] void collapse_error(int64_t iteration, int64_t component, double points, const EmOptions& options,
                                  bool not_positive) {
   fail(
@@ -234,14 +301,17 @@ GaussianMixture maximization(const Statistics& stats, const torch::Tensor& x, co
   return GaussianMixture::from_covariances(weights, means, covariances, options.covariance);
 }
 
-void check_input(const torch::Tensor& x, const EmOptions& options) {
+void check_input(const torch::Tensor& x, const EmOptions& options, const torch::Tensor& mask) {
   if (x.dim() != 2) fail("the data must be [N, D], got shape {}", c10::str(x.sizes()));
   if (x.size(1) == 0) fail("the data has D = 0 dimensions");
   if (options.components < 1) fail("components = {} is not valid: it must be at least 1", options.components);
   if (options.components > x.size(0))
     fail("components = {} is more than the {} data points; use at most {}", options.components, x.size(0), x.size(0));
-  if (!torch::isfinite(x).all().item<bool>()) {
-    auto bad = (~torch::isfinite(x)).nonzero()[0];
+  if (mask.defined() && mask.sizes() != x.sizes())
+    fail("the mask has shape {} but the data {}", c10::str(mask.sizes()), c10::str(x.sizes()));
+  auto checked = mask.defined() ? torch::where(mask.to(torch::kBool), x, torch::zeros_like(x)) : x;
+  if (!torch::isfinite(checked).all().item<bool>()) {
+    auto bad = (~torch::isfinite(checked)).nonzero()[0];
     fail("the data has a non-finite value ({}) at row {}, column {}", x[bad[0]][bad[1]].item<double>(),
          bad[0].item<int64_t>(), bad[1].item<int64_t>());
   }
@@ -268,9 +338,18 @@ torch::Tensor kmeans_centres(const torch::Tensor& x, int64_t k, int64_t iteratio
   return centres;
 }
 
-EmResult fit_gaussian_mixture(const torch::Tensor& x_in, const EmOptions& options, const GaussianMixture* warm_start) {
-  check_input(x_in, options);
+EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& options, const GaussianMixture* warm_start,
+                              const torch::Tensor& mask_given) {
+  check_input(x_given, options, mask_given);
   const auto start = Clock::now();
+  // Missing entries start at their column's observed mean: that is what the
+  // initialisation sees; EM itself only uses the observed entries.
+  torch::Tensor mask, x_in = x_given;
+  if (mask_given.defined() && !mask_given.to(torch::kBool).all().item<bool>()) {
+    mask = mask_given.to(x_given.dtype());
+    auto column_means = (x_given.nan_to_num() * mask).sum(0) / mask.sum(0).clamp_min(1);
+    x_in = torch::where(mask.to(torch::kBool), x_given, column_means.expand_as(x_given));
+  }
   // EM runs on data centred at its mean: second moments minus squared means
   // lose far less precision there. The mixture is shifted back at the end.
   auto shift = x_in.mean(0);
@@ -292,7 +371,8 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_in, const EmOptions& option
     const auto em_start = Clock::now();
     double previous = -std::numeric_limits<double>::infinity();
     for (int64_t iteration = 1; iteration <= options.max_iter; ++iteration) {
-      Statistics stats = expectation(x, result.mixture, options.chunk_rows);
+      Statistics stats = mask.defined() ? incomplete_expectation(x, mask, result.mixture)
+                                        : expectation(x, result.mixture, options.chunk_rows);
       result.history.push_back(stats.log_likelihood);
       result.mixture = maximization(stats, x, data_covariance, options, iteration, &result.reseeded);
       result.mixture.chunk_rows = options.chunk_rows;

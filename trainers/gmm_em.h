@@ -64,10 +64,15 @@ struct EmResult {
 
 /// Fits a mixture to x [N, D] (float32 or float64, on any device). With
 /// `warm_start`, EM starts from that mixture instead of an initialisation.
+/// With `mask` [N, D] (1 observed, 0 missing; the missing entries of x are
+/// ignored), EM for incomplete data (Ghahramani & Jordan 1994): each missing
+/// entry is replaced in the statistics by its conditional expectation given
+/// the observed ones under each component, plus the conditional covariance,
+/// so the fit maximizes the exact likelihood of the observed entries.
 /// K > N, D = 0, non-finite values, or a collapse (without reseeding) is a
 /// dgm::Error that says what to change.
 EmResult fit_gaussian_mixture(const torch::Tensor& x, const EmOptions& options,
-                              const GaussianMixture* warm_start = nullptr);
+                              const GaussianMixture* warm_start = nullptr, const torch::Tensor& mask = {});
 
 /// Cluster centres by k-means++ seeding (Arthur & Vassilvitskii 2007, with
 /// scikit-learn's greedy local trials) and up to `iterations` Lloyd steps: [K, D].
