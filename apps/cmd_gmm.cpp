@@ -53,11 +53,6 @@ int run_fit(const GmmArgs& args) {
   const torch::Device device = prepare_device(args.device, args.threads);
   const torch::Dtype dtype = resolve_dtype(args.dtype);
   auto [x, mask] = points_on(args.data, device, dtype);
-  if (mask.defined())
-    fail(
-        "{} has missing values (NaN): fitting with missing values is not supported yet; dgm gmm score and predict "
-        "handle them",
-        args.data);
   const auto [low, high] = component_range(args.components);
   if (low < 1 || high < low) fail("--components {}: the range must be 1 <= A <= B", args.components);
   EmOptions options;
