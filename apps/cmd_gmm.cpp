@@ -21,7 +21,7 @@ namespace {
 struct GmmArgs {
   std::string data, out, model, init_from, plot, components = "1", covariance = "full", init = "kmeans", select = "bic";
   std::string device = "auto", dtype = "float64";
-  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 4096;
+  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 2048;
   double tol = 1e-3, reg_covar = 1e-6;
   bool json = false, proba = false, reseed = false;
 };
@@ -215,7 +215,7 @@ Command add_gmm_command(CLI::App& parent) {
                   "Start EM from a mixture saved by --out (warm start) instead of --init");
   fit->add_flag("--reseed-collapsed", args->reseed, "Re-seed collapsed components instead of stopping");
   fit->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
-  fit->add_option("--chunk-rows", args->chunk_rows, "Points per chunk of the E-step; bounds memory (default 4096)")
+  fit->add_option("--chunk-rows", args->chunk_rows, "Points per chunk of the E-step; bounds memory (default 2048)")
       ->check(CLI::PositiveNumber);
   fit->add_option("--threads", args->threads, "LibTorch intra-op threads (default 0 = auto: 1 beside OpenBLAS)")
       ->check(CLI::NonNegativeNumber);

@@ -145,9 +145,13 @@ Statistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, i
     } else {
       weighted = mixture.weighted_log_prob(chunk);
     }
-    auto log_norm = torch::logsumexp(weighted, -1, true);
-    accumulate(stats, chunk, torch::exp(weighted - log_norm), mixture.type(), features);
-    auto sum = log_norm.sum();
+    // Responsibilities in place: exp(w - max) / sum, and log p(x) = max + log sum.
+    auto row_max = std::get<0>(weighted.max(-1, true));
+    auto resp = weighted.sub_(row_max).exp_();
+    auto row_sum = resp.sum(-1, true);
+    resp.div_(row_sum);
+    accumulate(stats, chunk, resp, mixture.type(), features);
+    auto sum = (row_max + row_sum.log()).sum();
     total = total.defined() ? total + sum : sum;
   }
   stats.log_likelihood = total.item<double>() / static_cast<double>(x.size(0));
