@@ -110,21 +110,15 @@ TEST(IwaeBound, Float32AgreesWithFloat64) {
   EXPECT_TRUE(torch::allclose(b32.to(torch::kFloat64), b64, 1e-5, 1e-4));
 }
 
-class TrainedVae : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { vae_ = new Vae(test::train_small_vae(10000, 5, test::make_temp_dir("trained-vae"))); }
-  static void TearDownTestSuite() { delete vae_; }
-  static Vae* vae_;
-};
-Vae* TrainedVae::vae_ = nullptr;
+using TrainedVae = test::TrainedVaeTest;
 
 TEST_F(TrainedVae, IwaeBoundIsAboveTheElboAndGrowsWithK) {
   torch::NoGradGuard no_grad;
   auto x = test::binary_fashion_mnist(300, "test");
   seed_everything(6);
-  auto elbo_values = elbo(**vae_, x).elbo;
-  auto iwae5 = iwae_bound(**vae_, x, {5, 0});
-  auto iwae50 = iwae_bound(**vae_, x, {50, 0});
+  auto elbo_values = elbo(vae(), x).elbo;
+  auto iwae5 = iwae_bound(vae(), x, {5, 0});
+  auto iwae50 = iwae_bound(vae(), x, {50, 0});
   // Paired differences per example, with their standard errors.
   auto gap = [](const torch::Tensor& high, const torch::Tensor& low) {
     auto d = (high - low).to(torch::kFloat64);

@@ -216,21 +216,13 @@ TEST(NaiveMonteCarlo, VarianceExceedsImportanceSamplingByOrdersOfMagnitudeOnATra
   EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
 }
 
-class TrainedVaeEstimators : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    vae_ = new Vae(test::train_small_vae(10000, 5, test::make_temp_dir("trained-vae-is")));
-  }
-  static void TearDownTestSuite() { delete vae_; }
-  static Vae* vae_;
-};
-Vae* TrainedVaeEstimators::vae_ = nullptr;
+using TrainedVaeEstimators = test::TrainedVaeTest;
 
 TEST_F(TrainedVaeEstimators, NaiveVarianceExceedsImportanceSamplingByOrdersOfMagnitude) {
   torch::NoGradGuard no_grad;
   auto x = test::binary_fashion_mnist(20, "test");
-  const double naive = variance_over_repeats([&] { return naive_monte_carlo(**vae_, x, {100, 0}).log_estimate; }, 8);
-  const double is = variance_over_repeats([&] { return importance_sampling(**vae_, x, {100, 0}).log_estimate; }, 8);
+  const double naive = variance_over_repeats([&] { return naive_monte_carlo(vae(), x, {100, 0}).log_estimate; }, 8);
+  const double is = variance_over_repeats([&] { return importance_sampling(vae(), x, {100, 0}).log_estimate; }, 8);
   EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
 }
 

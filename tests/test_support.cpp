@@ -70,6 +70,15 @@ Vae train_small_vae(int64_t n, int64_t epochs, const std::string& dir) {
   return vae;
 }
 
+Vae* TrainedVaeTest::vae_ = nullptr;
+
+void TrainedVaeTest::SetUpTestSuite() { vae_ = new Vae(train_small_vae(10000, 5, make_temp_dir("trained-vae"))); }
+
+void TrainedVaeTest::TearDownTestSuite() {
+  delete vae_;
+  vae_ = nullptr;
+}
+
 LinearGaussianModel::LinearGaussianModel(int64_t dim, double a, double s, Proposal proposal, torch::Dtype dtype)
     : dim_(dim), a_(a), s_(s), proposal_(proposal), dtype_(dtype) {}
 

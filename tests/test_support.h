@@ -3,6 +3,7 @@
 // program, and a linear-Gaussian model whose marginal and posterior are known
 // in closed form.
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <functional>
@@ -37,6 +38,18 @@ torch::Tensor binary_fashion_mnist(int64_t n, const std::string& split = "train"
 /// A small VAE (784-200-10) trained for `epochs` on `n` Fashion-MNIST images;
 /// the run goes to `dir`.
 Vae train_small_vae(int64_t n, int64_t epochs, const std::string& dir);
+
+/// A fixture with one small VAE trained once per test suite (10,000 images, 5
+/// epochs), shared by the tests of a suite.
+class TrainedVaeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  static VaeImpl& vae() { return **vae_; }
+
+ private:
+  static Vae* vae_;
+};
 
 /// z ~ N(0, I_d), x | z ~ N(a * z, s^2 I_d), coordinate by coordinate. Then
 /// p(x) = N(0, (a^2 + s^2) I) and p(z | x) = N(a x / (a^2 + s^2), s^2 / (a^2 + s^2)):

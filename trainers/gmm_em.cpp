@@ -84,6 +84,19 @@ struct Statistics {
   double log_likelihood = 0.0;
 };
 
+/// Adds one chunk's counts, sums and second moments to the running totals.
+void merge(Statistics& stats, const torch::Tensor& counts, const torch::Tensor& sums, const torch::Tensor& squares) {
+  if (!stats.counts.defined()) {
+    stats.counts = counts;
+    stats.sums = sums;
+    stats.squares = squares;
+  } else {
+    stats.counts += counts;
+    stats.sums += sums;
+    stats.squares += squares;
+  }
+}
+
 /// Adds a chunk's statistics. For full covariances, one product of the chunk's
 /// quadratic_features with the responsibilities gives all three: sum r x_i x_j
 /// (kept as [T, K] until the M-step), sum r x and sum r.
@@ -111,15 +124,7 @@ void accumulate(Statistics& stats, const torch::Tensor& x, const torch::Tensor& 
       squares = resp.t().matmul(x.pow(2));
       break;
   }
-  if (!stats.counts.defined()) {
-    stats.counts = counts;
-    stats.sums = sums;
-    stats.squares = squares;
-  } else {
-    stats.counts += counts;
-    stats.sums += sums;
-    stats.squares += squares;
-  }
+  merge(stats, counts, sums, squares);
 }
 
 Statistics statistics_of(const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type, int64_t chunk_rows) {
@@ -196,15 +201,7 @@ void accumulate_incomplete(Statistics& stats, const torch::Tensor& x, const torc
       break;
   }
   (void)k;
-  if (!stats.counts.defined()) {
-    stats.counts = counts;
-    stats.sums = sums;
-    stats.squares = squares;
-  } else {
-    stats.counts += counts;
-    stats.sums += sums;
-    stats.squares += squares;
-  }
+  merge(stats, counts, sums, squares);
 }
 
 /// The E-step with missing entries, in chunks small enough for [n, K, D, D].
