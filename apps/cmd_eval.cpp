@@ -15,8 +15,10 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/random.h"
+#include "core/safetensors.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
+#include "models/module_state.h"
 
 namespace dgm {
 namespace {
@@ -30,6 +32,7 @@ struct EvalArgs {
   int64_t chunk = 0;
   int64_t seed = -1;
   std::string device;
+  std::string weights;
   bool json = false;
 };
 
@@ -54,6 +57,10 @@ MeanAndError summarize(const torch::Tensor& values) {
 int run_eval(const EvalArgs& args) {
   const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
   LoadedRun run = load_run(args.run, device);
+  if (!args.weights.empty()) {  // weights from elsewhere into the run's architecture
+    load_module_state(*run.model, read_safetensors(args.weights).tensors, args.weights);
+    run.checkpoint = args.weights;
+  }
   EvalConfig eval = run.config.eval;
   if (!args.split.empty()) eval.split = args.split;
   if (args.k > 0) eval.k = args.k;
@@ -135,6 +142,9 @@ Command add_eval_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber);
   app->add_option("--seed", args->seed, "Seed of the evaluation (default: eval.seed of the run)")
       ->check(CLI::NonNegativeNumber);
+  app->add_option("--weights", args->weights,
+                  "Evaluate these weights (.safetensors, names as `dgm export` writes them) in the run's model")
+      ->check(CLI::ExistingFile);
   add_device_option(*app, args->device);
   app->add_flag("--json", args->json, "Print one JSON object: n, k, elbo, iwae, iwae_stderr, ...");
   return {app, [args] { return run_eval(*args); }};
