@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "apps/cli_common.h"
 #include "apps/run_directory.h"
@@ -19,6 +20,7 @@
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
 #include "models/module_state.h"
+#include "models/torchscript_vae.h"
 
 namespace dgm {
 namespace {
@@ -33,6 +35,7 @@ struct EvalArgs {
   int64_t seed = -1;
   std::string device;
   std::string weights;
+  std::string encoder, decoder, likelihood = "bernoulli", data, binarize;
   bool json = false;
 };
 
@@ -54,29 +57,86 @@ MeanAndError summarize(const torch::Tensor& values) {
   return {mean, stderr_};
 }
 
-int run_eval(const EvalArgs& args) {
-  const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
-  LoadedRun run = load_run(args.run, device);
-  if (!args.weights.empty()) {  // weights from elsewhere into the run's architecture
-    load_module_state(*run.model, read_safetensors(args.weights).tensors, args.weights);
-    run.checkpoint = args.weights;
-  }
-  EvalConfig eval = run.config.eval;
+/// What is evaluated: the model, the (binarized) examples, where they came from.
+struct EvalSubject {
+  std::shared_ptr<void> owner;
+  LatentVariableModel* model = nullptr;
+  torch::Tensor x;
+  std::string source, checkpoint;
+  EvalConfig eval;
+};
+
+EvalConfig with_overrides(EvalConfig eval, const EvalArgs& args) {
   if (!args.split.empty()) eval.split = args.split;
   if (args.k > 0) eval.k = args.k;
   if (args.batch_size > 0) eval.batch_size = args.batch_size;
   if (args.chunk > 0) eval.chunk = args.chunk;
   if (args.seed >= 0) eval.seed = static_cast<uint64_t>(args.seed);
+  return eval;
+}
 
-  ImageSet data = load_images(run.config.data, eval.split).to(device, resolve_dtype(run.config.train.dtype));
-  if (data.dim() != run.metadata.data_dim)
-    fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(), run.metadata.data_dim);
+/// Binarizes once under the seed (the same seed gives the same set), or not.
+torch::Tensor prepared(ImageSet& data, const EvalArgs& args, const std::string& binarize, bool bernoulli,
+                       uint64_t seed) {
   if (args.limit > 0 && args.limit < data.size()) data.x = data.x.slice(0, 0, args.limit);
-  if (run.config.model.likelihood == "bernoulli") check_unit_interval(data.x, data.source);
-  // The evaluation set is binarized once under eval.seed, as the model was
-  // trained on binary data; the same seed gives the same set every time.
-  torch::Tensor x = run.config.data.binarize == "none" ? data.x : binarize_seeded(data.x, derive_seed(eval.seed, 1));
+  if (bernoulli) check_unit_interval(data.x, data.source);
+  return binarize == "none" ? data.x : binarize_seeded(data.x, derive_seed(seed, 1));
+}
 
+EvalSubject run_subject(const EvalArgs& args, const torch::Device& device) {
+  auto run = std::make_shared<LoadedRun>(load_run(args.run, device));
+  if (!args.weights.empty()) {  // weights from elsewhere into the run's architecture
+    load_module_state(*run->model, read_safetensors(args.weights).tensors, args.weights);
+    run->checkpoint = args.weights;
+  }
+  EvalSubject subject;
+  subject.eval = with_overrides(run->config.eval, args);
+  DataConfig data_config = run->config.data;
+  if (!args.data.empty()) data_config.path = args.data;
+  // --data FILE is the set to evaluate; a directory is searched for the split.
+  ImageSet data = (!args.data.empty() && !std::filesystem::is_directory(args.data))
+                      ? read_images(args.data)
+                      : load_images(data_config, subject.eval.split);
+  data = data.to(device, resolve_dtype(run->config.train.dtype));
+  if (data.dim() != run->metadata.data_dim)
+    fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(),
+         run->metadata.data_dim);
+  subject.x = prepared(data, args, args.binarize.empty() ? data_config.binarize : args.binarize,
+                       run->config.model.likelihood == "bernoulli", subject.eval.seed);
+  subject.source = data.source;
+  subject.checkpoint = run->checkpoint;
+  subject.model = run->model.get();
+  subject.owner = run;
+  return subject;
+}
+
+EvalSubject torchscript_subject(const EvalArgs& args, const torch::Device& device) {
+  if (args.encoder.empty() || args.decoder.empty() || args.data.empty())
+    fail("dgm eval needs --run DIR, or --encoder ENC.pt --decoder DEC.pt --data PATH for a TorchScript model");
+  EvalSubject subject;
+  subject.eval = with_overrides(EvalConfig{}, args);
+  DataConfig data_config;
+  data_config.path = args.data;
+  ImageSet data =
+      std::filesystem::is_directory(args.data) ? load_images(data_config, subject.eval.split) : read_images(args.data);
+  data = data.to(device);
+  // A foreign model's data is used as given unless the user says how it was trained.
+  subject.x = prepared(data, args, args.binarize.empty() ? "none" : args.binarize, args.likelihood == "bernoulli",
+                       subject.eval.seed);
+  auto model = std::make_shared<TorchScriptVae>(args.encoder, args.decoder, args.likelihood, data.dim(), device);
+  subject.source = data.source;
+  subject.checkpoint = args.encoder + " + " + args.decoder;
+  subject.model = model.get();
+  subject.owner = model;
+  return subject;
+}
+
+int run_eval(const EvalArgs& args) {
+  const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
+  EvalSubject subject = args.run.empty() ? torchscript_subject(args, device) : run_subject(args, device);
+  const EvalConfig& eval = subject.eval;
+  const torch::Tensor& x = subject.x;
+  LatentVariableModel& model = *subject.model;
   torch::NoGradGuard no_grad;
   seed_everything(derive_seed(eval.seed, 2));
   std::vector<torch::Tensor> elbos, iwaes;
@@ -86,11 +146,11 @@ int run_eval(const EvalArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   for (int64_t b = 0; b < batches; ++b) {
     auto batch = x.slice(0, b * eval.batch_size, std::min(n, (b + 1) * eval.batch_size));
-    elbos.push_back(elbo(*run.model, batch).elbo.cpu());
+    elbos.push_back(elbo(model, batch).elbo.cpu());
     IwaeOptions options;
     options.k = eval.k;
     options.chunk = eval.chunk;
-    iwaes.push_back(iwae_bound(*run.model, batch, options).cpu());
+    iwaes.push_back(iwae_bound(model, batch, options).cpu());
     progress.update(b + 1, batch.size(0), -iwaes.back().mean().item<double>());
   }
   progress.finish();
@@ -99,11 +159,11 @@ int run_eval(const EvalArgs& args) {
   const MeanAndError iwae_summary = summarize(torch::cat(iwaes));
   if (!std::isfinite(elbo_summary.mean) || !std::isfinite(iwae_summary.mean))
     fail("evaluation gave a non-finite bound (ELBO {}, IWAE {}); the checkpoint {} may be damaged", elbo_summary.mean,
-         iwae_summary.mean, run.checkpoint);
+         iwae_summary.mean, subject.checkpoint);
 
   if (args.json) {
-    nlohmann::json out{{"run", args.run},
-                       {"checkpoint", run.checkpoint},
+    nlohmann::json out{{"run", args.run.empty() ? nlohmann::json(nullptr) : nlohmann::json(args.run)},
+                       {"checkpoint", subject.checkpoint},
                        {"split", eval.split},
                        {"n", n},
                        {"k", eval.k},
@@ -115,8 +175,8 @@ int run_eval(const EvalArgs& args) {
                        {"peak_memory_mb", peak_memory_mb()}};
     fmt::print("{}\n", out.dump());
   } else {
-    fmt::print("run        {} ({})\n", args.run, run.checkpoint);
-    fmt::print("split      {} ({} examples of {})\n", eval.split, n, data.source);
+    fmt::print("model      {}\n", args.run.empty() ? subject.checkpoint : args.run + " (" + subject.checkpoint + ")");
+    fmt::print("split      {} ({} examples of {})\n", eval.split, n, subject.source);
     fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo_summary.mean, elbo_summary.stderr_);
     fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae_summary.mean,
                iwae_summary.stderr_);
@@ -130,7 +190,21 @@ int run_eval(const EvalArgs& args) {
 Command add_eval_command(CLI::App& parent) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* app = parent.add_subcommand("eval", "Evaluate a trained run: mean ELBO and IWAE-k bound (nats)");
-  app->add_option("--run,-r", args->run, "Run directory written by dgm train")->required();
+  auto* run = app->add_option("--run,-r", args->run, "Run directory written by dgm train");
+  auto* encoder = app->add_option("--encoder", args->encoder,
+                                  "TorchScript encoder: x [B, D_x] -> (mu [B, D_z], logvar [B, D_z]); with --decoder")
+                      ->excludes(run);
+  app->add_option("--decoder", args->decoder,
+                  "TorchScript decoder: z [..., D_z] -> logits [..., D_x] (gaussian: (mean, logvar))")
+      ->excludes(run)
+      ->needs(encoder);
+  app->add_option("--likelihood", args->likelihood, "Of the TorchScript decoder: bernoulli (default) or gaussian")
+      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
+  app->add_option("--data", args->data,
+                  "Data: an IDX directory (its --split) or an IDX/NPY file (default: the run's data)");
+  app->add_option("--binarize", args->binarize,
+                  "none, fixed or dynamic (default: the run's; none for a TorchScript model)")
+      ->check(CLI::IsMember({"none", "fixed", "dynamic"}));
   app->add_option("--split", args->split, "test or train (default: eval.split of the run, test)")
       ->check(CLI::IsMember({"test", "train"}));
   app->add_option("--k", args->k, "Importance samples per example (default: eval.k of the run, 5000)")

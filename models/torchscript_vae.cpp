@@ -1,0 +1,124 @@
+#include "models/torchscript_vae.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace dgm {
+namespace {
+
+torch::jit::Module load_module(const std::string& path, const char* role, torch::Device device) {
+  if (!std::filesystem::exists(path)) fail("{} {} does not exist", role, path);
+  try {
+    auto module = torch::jit::load(path, device);
+    module.eval();
+    return module;
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fail("{} {} is not a TorchScript module (save it with torch.jit.script(module).save(path)): {}", role, path,
+         message.substr(0, message.find('\n')));
+  }
+}
+
+/// The module's output as tensors: one tensor, or a tuple of them.
+std::vector<torch::Tensor> tensors_of(const c10::IValue& value, const std::string& path) {
+  if (value.isTensor()) return {value.toTensor()};
+  if (value.isTuple()) {
+    std::vector<torch::Tensor> out;
+    for (const auto& element : value.toTuple()->elements()) {
+      if (!element.isTensor()) fail("{} returned a tuple holding a {}, not tensors", path, element.tagKind());
+      out.push_back(element.toTensor());
+    }
+    return out;
+  }
+  fail("{} returned a {}; the contract asks for a tensor or a tuple of tensors", path, value.tagKind());
+}
+
+}  // namespace
+
+TorchScriptVae::TorchScriptVae(const std::string& encoder_path, const std::string& decoder_path,
+                               const std::string& likelihood, int64_t data_dim, torch::Device device)
+    : encoder_(load_module(encoder_path, "encoder", device)),
+      decoder_(load_module(decoder_path, "decoder", device)),
+      encoder_path_(encoder_path),
+      decoder_path_(decoder_path),
+      likelihood_(likelihood),
+      data_dim_(data_dim),
+      options_(torch::TensorOptions().dtype(torch::kFloat32).device(device)) {
+  if (likelihood_ != "bernoulli" && likelihood_ != "gaussian")
+    fail("unknown likelihood '{}': use bernoulli or gaussian", likelihood_);
+  torch::NoGradGuard no_grad;
+  auto [mu, logvar] = encode(torch::zeros({2, data_dim_}, options_));
+  latent_dim_ = mu.size(1);
+  decode(torch::zeros({3, 2, latent_dim_}, options_));  // checks the decoder on [S, B, D_z]
+}
+
+std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::encode(const torch::Tensor& x) {
+  std::vector<torch::Tensor> out;
+  try {
+    out = tensors_of(encoder_.forward({x}), encoder_path_);
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fail("encoder {} failed on x of shape {}: {}", encoder_path_, c10::str(x.sizes()),
+         message.substr(0, message.find('\n')));
+  }
+  if (out.size() != 2)
+    fail("encoder {} returned {} tensor(s); the contract is a tuple (mu [B, D_z], logvar [B, D_z])", encoder_path_,
+         out.size());
+  const std::vector<int64_t> batch_shape{x.size(0), out[0].dim() == 2 ? out[0].size(1) : -1};
+  for (int i = 0; i < 2; ++i)
+    if (out[i].dim() != 2 || out[i].size(0) != x.size(0) || out[i].sizes() != out[0].sizes())
+      fail("encoder {}: output {} ({}) has shape {}, expected [{}, D_z] like mu", encoder_path_, i,
+           i == 0 ? "mu" : "logvar", c10::str(out[i].sizes()), x.size(0));
+  return {out[0].to(options_), out[1].to(options_)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::decode(const torch::Tensor& z) {
+  std::vector<torch::Tensor> out;
+  try {
+    out = tensors_of(decoder_.forward({z}), decoder_path_);
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    fail("decoder {} failed on z of shape {}: {}", decoder_path_, c10::str(z.sizes()),
+         message.substr(0, message.find('\n')));
+  }
+  const std::size_t wanted = likelihood_ == "gaussian" ? 2 : 1;
+  if (out.size() != wanted)
+    fail("decoder {} returned {} tensor(s); for a {} likelihood the contract is {}", decoder_path_, out.size(),
+         likelihood_, wanted == 1 ? "logits [..., D_x]" : "a tuple (mean, logvar), each [..., D_x]");
+  std::vector<int64_t> expected(z.sizes().begin(), z.sizes().end() - 1);
+  expected.push_back(data_dim_);
+  for (const auto& tensor : out)
+    if (tensor.sizes().vec() != expected)
+      fail("decoder {}: output of shape {} for z of shape {}; expected {}", decoder_path_, c10::str(tensor.sizes()),
+           c10::str(z.sizes()), c10::str(torch::IntArrayRef(expected)));
+  return {out[0].to(options_), wanted == 2 ? out[1].to(options_) : torch::Tensor()};
+}
+
+std::shared_ptr<Distribution> TorchScriptVae::prior(int64_t batch) {
+  return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, latent_dim_, options_));
+}
+
+std::shared_ptr<Distribution> TorchScriptVae::proposal(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto [mu, logvar] = encode(mask.defined() ? x * mask : x);
+  return std::make_shared<DiagNormal>(DiagNormal::from_log_var(mu, logvar));
+}
+
+std::shared_ptr<Distribution> TorchScriptVae::likelihood(const torch::Tensor& z) {
+  auto [first, logvar] = decode(z);
+  if (likelihood_ == "bernoulli") return std::make_shared<Bernoulli>(first);
+  return std::make_shared<DiagNormal>(DiagNormal::from_log_var(first, logvar));
+}
+
+torch::Tensor TorchScriptVae::log_likelihood(const torch::Tensor& x, const torch::Tensor& z,
+                                             const torch::Tensor& mask) {
+  auto [first, logvar] = decode(z);
+  auto elements = likelihood_ == "bernoulli" ? Bernoulli(first).log_prob_elements(x)
+                                             : DiagNormal::from_log_var(first, logvar).log_prob_elements(x);
+  if (mask.defined()) elements = elements * mask;
+  return elements.sum(-1);
+}
+
+}  // namespace dgm

@@ -1,0 +1,128 @@
+// Models trained elsewhere, as TorchScript encoder/decoder pairs: the contract,
+// its violations, and agreement with the same model run natively.
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "core/npy.h"
+#include "core/random.h"
+#include "estimators/elbo.h"
+#include "estimators/iwae_bound.h"
+#include "models/torchscript_vae.h"
+#include "models/vae.h"
+#include "test_support.h"
+
+namespace dgm {
+namespace {
+
+/// A TorchScript module with the weights of two Linear layers of `vae` under
+/// `prefix` (encoder or decoder), running `body` as its forward.
+torch::jit::Module scripted(VaeImpl& vae, const std::string& prefix, const std::string& body) {
+  torch::jit::Module module(prefix);
+  auto params = vae.named_parameters();
+  for (int i = 0; i < 2; ++i) {
+    module.register_parameter("w" + std::to_string(i),
+                              params[prefix + ".layers." + std::to_string(i) + ".weight"].detach().clone(), false);
+    module.register_parameter("b" + std::to_string(i),
+                              params[prefix + ".layers." + std::to_string(i) + ".bias"].detach().clone(), false);
+  }
+  module.define(body);
+  return module;
+}
+
+const char* kEncoder = R"(
+def forward(self, x):
+    h = torch.relu(torch.matmul(x, self.w0.t()) + self.b0)
+    out = torch.matmul(h, self.w1.t()) + self.b1
+    parts = out.chunk(2, -1)
+    return (parts[0], parts[1])
+)";
+
+const char* kDecoder = R"(
+def forward(self, z):
+    h = torch.relu(torch.matmul(z, self.w0.t()) + self.b0)
+    return torch.matmul(h, self.w1.t()) + self.b1
+)";
+
+struct Exported {
+  std::string encoder, decoder, dir;
+};
+
+Exported export_pair(VaeImpl& vae, const std::string& name, const char* encoder_body = kEncoder,
+                     const char* decoder_body = kDecoder) {
+  Exported paths;
+  paths.dir = test::make_temp_dir(name);
+  paths.encoder = paths.dir + "/encoder.pt";
+  paths.decoder = paths.dir + "/decoder.pt";
+  scripted(vae, "encoder", encoder_body).save(paths.encoder);
+  scripted(vae, "decoder", decoder_body).save(paths.decoder);
+  return paths;
+}
+
+using TorchScriptModel = test::TrainedVaeTest;
+
+TEST_F(TorchScriptModel, EstimatorsAgreeWithTheNativeModel) {
+  const auto paths = export_pair(vae(), "ts-agree");
+  TorchScriptVae scripted_vae(paths.encoder, paths.decoder, "bernoulli", 784, torch::kCPU);
+  EXPECT_EQ(scripted_vae.latent_dim(), 10);
+  torch::NoGradGuard no_grad;
+  auto x = test::binary_fashion_mnist(50, "test");
+  seed_everything(3);
+  auto native = iwae_bound(vae(), x, {20, 0});
+  seed_everything(3);
+  auto foreign = iwae_bound(scripted_vae, x, {20, 0});
+  EXPECT_TRUE(torch::allclose(native, foreign, 1e-4, 1e-3));
+  seed_everything(4);
+  auto native_elbo = elbo(vae(), x).elbo;
+  seed_everything(4);
+  EXPECT_TRUE(torch::allclose(native_elbo, elbo(scripted_vae, x).elbo, 1e-4, 1e-3));
+}
+
+TEST_F(TorchScriptModel, DgmEvalRunsTheContract) {
+  const auto paths = export_pair(vae(), "ts-cli");
+  write_npy(paths.dir + "/x.npy", test::binary_fashion_mnist(30, "test"));
+  auto result = test::run_dgm("eval --encoder " + paths.encoder + " --decoder " + paths.decoder + " --data " +
+                              paths.dir + "/x.npy --k 10 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto json = nlohmann::json::parse(result.output.substr(result.output.find('{')));
+  EXPECT_EQ(json.at("n").get<int>(), 30);
+  EXPECT_GT(json.at("iwae").get<double>(), json.at("elbo").get<double>());
+  auto incomplete = test::run_dgm("eval --encoder " + paths.encoder + " --data " + paths.dir + "/x.npy");
+  EXPECT_EQ(incomplete.exit_code, 1);
+  EXPECT_NE(incomplete.output.find("--decoder"), std::string::npos) << incomplete.output;
+}
+
+TEST_F(TorchScriptModel, BrokenContractsAreNamed) {
+  // An encoder that returns one tensor, a decoder whose output is too short.
+  const auto one_output = export_pair(vae(), "ts-one", R"(
+def forward(self, x):
+    return torch.matmul(torch.relu(torch.matmul(x, self.w0.t()) + self.b0), self.w1.t()) + self.b1
+)");
+  auto message = test::error_message_of(
+      [&] { TorchScriptVae(one_output.encoder, one_output.decoder, "bernoulli", 784, torch::kCPU); });
+  EXPECT_NE(message.find("returned 1 tensor(s)"), std::string::npos) << message;
+  EXPECT_NE(message.find("(mu [B, D_z], logvar [B, D_z])"), std::string::npos) << message;
+  const auto short_decoder = export_pair(vae(), "ts-short", kEncoder, R"(
+def forward(self, z):
+    h = torch.relu(torch.matmul(z, self.w0.t()) + self.b0)
+    return (torch.matmul(h, self.w1.t()) + self.b1)[..., :700]
+)");
+  message = test::error_message_of(
+      [&] { TorchScriptVae(short_decoder.encoder, short_decoder.decoder, "bernoulli", 784, torch::kCPU); });
+  EXPECT_NE(message.find("[3, 2, 700]"), std::string::npos) << message;
+  EXPECT_NE(message.find("expected [3, 2, 784]"), std::string::npos) << message;
+  message = test::error_message_of(
+      [&] { TorchScriptVae(short_decoder.encoder, short_decoder.decoder, "gaussian", 784, torch::kCPU); });
+  EXPECT_NE(message.find("tuple (mean, logvar)"), std::string::npos) << message;
+  std::ofstream(one_output.dir + "/junk.pt") << "not a zip archive";
+  message = test::error_message_of(
+      [&] { TorchScriptVae(one_output.dir + "/junk.pt", one_output.decoder, "bernoulli", 784, torch::kCPU); });
+  EXPECT_NE(message.find("is not a TorchScript module"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace dgm
