@@ -221,7 +221,15 @@ Command add_eval_command(CLI::App& parent) {
       ->check(CLI::ExistingFile);
   add_device_option(*app, args->device);
   app->add_flag("--json", args->json, "Print one JSON object: n, k, elbo, iwae, iwae_stderr, ...");
-  return {app, [args] { return run_eval(*args); }};
+  return {app, [args] {
+            if (args->run.empty() && args->encoder.empty()) {  // a usage error, like a missing required option
+              fmt::print(stderr,
+                         "error: dgm eval needs --run DIR, or --encoder ENC.pt --decoder DEC.pt --data PATH\n"
+                         "Usage: dgm eval [OPTIONS]\nRun with --help for the full list of options.\n");
+              return 2;
+            }
+            return run_eval(*args);
+          }};
 }
 
 }  // namespace dgm
