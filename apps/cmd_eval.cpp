@@ -17,6 +17,7 @@
 #include "core/progress.h"
 #include "core/random.h"
 #include "core/safetensors.h"
+#include "estimators/active_units.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
 #include "models/module_state.h"
@@ -157,6 +158,7 @@ int run_eval(const EvalArgs& args) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const MeanAndError elbo_summary = summarize(torch::cat(elbos));
   const MeanAndError iwae_summary = summarize(torch::cat(iwaes));
+  const ActiveUnits units = active_units(model, x);
   if (!std::isfinite(elbo_summary.mean) || !std::isfinite(iwae_summary.mean))
     fail("evaluation gave a non-finite bound (ELBO {}, IWAE {}); the checkpoint {} may be damaged", elbo_summary.mean,
          iwae_summary.mean, subject.checkpoint);
@@ -172,6 +174,8 @@ int run_eval(const EvalArgs& args) {
                        {"iwae", iwae_summary.mean},
                        {"iwae_stderr", iwae_summary.stderr_},
                        {"seconds", seconds},
+                       {"active_units", units.active},
+                       {"latent_units", units.total},
                        {"peak_memory_mb", peak_memory_mb()}};
     fmt::print("{}\n", out.dump());
   } else {
@@ -180,6 +184,8 @@ int run_eval(const EvalArgs& args) {
     fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo_summary.mean, elbo_summary.stderr_);
     fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae_summary.mean,
                iwae_summary.stderr_);
+    fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",
+               units.active, units.total);
     fmt::print("time       {:.1f} s\n", seconds);
   }
   return 0;
