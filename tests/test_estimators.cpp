@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/random.h"
+#include "estimators/active_units.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
 #include "models/vae.h"
@@ -133,7 +134,6 @@ TEST_F(TrainedVae, IwaeBoundIsAboveTheElboAndGrowsWithK) {
 }  // namespace
 }  // namespace dgm
 
-#include "estimators/active_units.h"
 
 namespace dgm {
 namespace {
