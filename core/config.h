@@ -57,6 +57,12 @@ struct TrainConfig {
   std::string objective = "elbo";
   /// Samples per example for the objective. Default: 1.
   int64_t k = 1;
+  /// elbo only: the weight of the KL term (beta-VAE). Default: 1.
+  double beta = 1.0;
+  /// elbo only: KL warm-up, the weight rising linearly from 0 to beta over these steps. Default: 0.
+  int64_t warmup_steps = 0;
+  /// elbo only: free bits, nats per latent dimension (batch-averaged KL floor). Default: 0.
+  double free_bits = 0.0;
   /// Clip the gradient's global L2 norm to this value (0 = off). Default: 0.
   double grad_clip = 0.0;
   /// auto, cpu, cuda or cuda:N. Default: auto.

@@ -202,14 +202,14 @@ std::shared_ptr<Distribution> widen(const Distribution& distribution, double fac
 
 // ---- KL ----
 
-std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribution& p) {
+std::optional<torch::Tensor> kl_divergence_elements(const Distribution& q, const Distribution& p) {
   if (auto qn = dynamic_cast<const DiagNormal*>(&q)) {
     if (auto pn = dynamic_cast<const DiagNormal*>(&p)) {
       if (pn->is_standard())  // KL(q || N(0, I)) = 1/2 (s^2 + m^2 - 1) - log s
-        return (0.5 * (qn->scale().pow(2) + qn->loc().pow(2) - 1.0) - qn->log_scale()).sum(-1);
+        return 0.5 * (qn->scale().pow(2) + qn->loc().pow(2) - 1.0) - qn->log_scale();
       auto var_ratio = (qn->scale() / pn->scale()).pow(2);
       auto mean_term = ((qn->loc() - pn->loc()) / pn->scale()).pow(2);
-      return (0.5 * (var_ratio + mean_term - 1.0) - (qn->log_scale() - pn->log_scale())).sum(-1);
+      return 0.5 * (var_ratio + mean_term - 1.0) - (qn->log_scale() - pn->log_scale());
     }
   }
   if (auto qb = dynamic_cast<const Bernoulli*>(&q)) {
@@ -218,9 +218,14 @@ std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribu
       auto pq = qb->probs();
       auto lq1 = -torch::softplus(-qb->logits()), lq0 = -torch::softplus(qb->logits());
       auto lp1 = -torch::softplus(-pb->logits()), lp0 = -torch::softplus(pb->logits());
-      return (pq * (lq1 - lp1) + (1 - pq) * (lq0 - lp0)).sum(-1);
+      return pq * (lq1 - lp1) + (1 - pq) * (lq0 - lp0);
     }
   }
+  return std::nullopt;
+}
+
+std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribution& p) {
+  if (auto elements = kl_divergence_elements(q, p)) return elements->sum(-1);
   if (auto qc = dynamic_cast<const Categorical*>(&q)) {
     if (auto pc = dynamic_cast<const Categorical*>(&p)) {
       return (qc->log_probs().exp() * (qc->log_probs() - pc->log_probs())).sum(-1);

@@ -148,4 +148,8 @@ std::shared_ptr<Distribution> widen(const Distribution& distribution, double fac
 /// pair has no closed form here (the caller then estimates it by Monte Carlo).
 std::optional<torch::Tensor> kl_divergence(const Distribution& q, const Distribution& p);
 
+/// KL(q || p) per event coordinate, not summed ([*batch, D]), for pairs of
+/// factorized distributions (DiagNormal, Bernoulli); empty otherwise.
+std::optional<torch::Tensor> kl_divergence_elements(const Distribution& q, const Distribution& p);
+
 }  // namespace dgm

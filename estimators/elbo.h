@@ -17,6 +17,14 @@ struct ElboOptions {
   /// Use the closed-form KL when q and p have one (lower variance); otherwise
   /// E_q[log q - log p] by Monte Carlo. Default: true.
   bool analytic_kl = true;
+  /// Training surrogates (they change `objective`, never `elbo`):
+  /// the weight of the KL term (beta-VAE, Higgins et al. 2017; KL warm-up
+  /// ramps it). Default: 1.
+  double kl_weight = 1.0;
+  /// Free bits (Kingma et al. 2016): each latent dimension's KL, averaged over
+  /// the batch, counts as at least this many nats. Needs a closed-form KL per
+  /// dimension. Default: 0 (off).
+  double free_bits = 0.0;
 };
 
 /// The ELBO and its two terms, per example [B], in nats.
@@ -26,6 +34,9 @@ struct ElboTerms {
   torch::Tensor expected_log_likelihood;
   /// KL(q || p), exact or estimated.
   torch::Tensor kl;
+  /// What training maximizes: E_q[log p(x | z)] - kl_weight * KL, with free
+  /// bits applied to the KL; equal to `elbo` with the default options.
+  torch::Tensor objective;
 };
 
 /// ELBO of each row of x [B, D]; `mask` [B, D] restricts it to observed entries.

@@ -8,8 +8,10 @@
 #include <fstream>
 
 #include "core/atomic_file.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "estimators/elbo.h"
 #include "models/vae.h"
 #include "test_support.h"
 #include "trainers/checkpoint.h"
@@ -155,6 +157,62 @@ TEST(Trainer, CtrlCSavesACheckpointAndStopsCleanly) {
   // The handler is gone after fit(): SIGINT's previous disposition is back.
   auto previous = std::signal(SIGINT, SIG_DFL);
   EXPECT_EQ(previous, SIG_DFL);
+}
+
+}  // namespace
+}  // namespace dgm
+
+namespace dgm {
+namespace {
+
+TEST(ElboSurrogates, KlWeightAndFreeBitsChangeOnlyTheObjective) {
+  test::LinearGaussianModel model(3, 1.0, 0.5, test::LinearGaussianModel::Proposal::kPosterior);
+  auto x = torch::randn({6, 3}, torch::kFloat64);
+  seed_everything(1);
+  const ElboTerms plain = elbo(model, x);
+  EXPECT_TRUE(torch::allclose(plain.objective, plain.elbo));
+  ElboOptions weighted;
+  weighted.kl_weight = 0.5;
+  seed_everything(1);
+  const ElboTerms half = elbo(model, x, weighted);
+  EXPECT_TRUE(torch::equal(half.elbo, plain.elbo));
+  EXPECT_TRUE(torch::allclose(half.objective, plain.expected_log_likelihood - 0.5 * plain.kl));
+  // Free bits far above every dimension's KL: the KL term is D * lambda.
+  ElboOptions free_bits;
+  free_bits.free_bits = 50.0;
+  seed_everything(1);
+  const ElboTerms floored = elbo(model, x, free_bits);
+  EXPECT_TRUE(torch::allclose(floored.objective, plain.expected_log_likelihood - 3 * 50.0));
+  // Free bits at 0 nats leave the batch-mean KL as it was.
+  free_bits.free_bits = 1e-12;
+  seed_everything(1);
+  EXPECT_NEAR(elbo(model, x, free_bits).objective.mean().item<double>(), plain.elbo.mean().item<double>(), 1e-9);
+}
+
+TEST(ElboSurrogates, KlWarmUpRampsTheWeightToBeta) {
+  test::LinearGaussianModel model(2, 1.0, 0.5, test::LinearGaussianModel::Proposal::kPosterior);
+  auto x = torch::randn({4, 2}, torch::kFloat64);
+  seed_everything(2);
+  const ElboTerms terms = elbo(model, x);
+  ElboObjectiveOptions options;
+  options.beta = 2.0;
+  options.warmup_steps = 10;
+  auto objective = make_elbo_objective(options);
+  for (auto [step, weight] : {std::pair<int64_t, double>{0, 0.0}, {5, 1.0}, {10, 2.0}, {50, 2.0}}) {
+    objective->on_step(step);
+    seed_everything(2);
+    EXPECT_TRUE(torch::allclose(objective->bound(model, x), terms.expected_log_likelihood - weight * terms.kl))
+        << "step " << step;
+  }
+}
+
+TEST(ElboSurrogates, ApplyToTheElboObjectiveOnly) {
+  TrainConfig config;
+  config.objective = "iwae";
+  config.beta = 0.5;
+  EXPECT_NE(test::error_message_of([&] { make_objective(config); }).find("train.beta"), std::string::npos);
+  EXPECT_NE(test::error_message_of([&] { parse_config("", "x", {"train.free_bits=-1"}); }).find("out of range"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -19,7 +19,23 @@ class Objective {
   /// The per-example bound [B] in nats (higher is better), differentiable.
   virtual torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) = 0;
   virtual std::string name() const = 0;
+  /// Told the step before each one, for schedules such as KL warm-up.
+  virtual void on_step(int64_t /*step*/) {}
 };
+
+/// The ELBO as a training objective with its surrogates.
+struct ElboObjectiveOptions {
+  /// Samples of z averaged. Default: 1.
+  int64_t samples = 1;
+  /// beta, the final weight of the KL term (beta-VAE). Default: 1.
+  double beta = 1.0;
+  /// KL warm-up: the weight rises linearly from 0 to beta over these steps. Default: 0 (off).
+  int64_t warmup_steps = 0;
+  /// Free bits per latent dimension (nats). Default: 0 (off).
+  double free_bits = 0.0;
+};
+
+std::unique_ptr<Objective> make_elbo_objective(const ElboObjectiveOptions& options);
 
 /// The reparameterized ELBO averaged over `samples` draws of z (Kingma & Welling 2013).
 std::unique_ptr<Objective> make_elbo_objective(int64_t samples);

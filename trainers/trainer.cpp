@@ -181,6 +181,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
       auto x = train_x.index_select(0, batches.indices(b));
       if (dynamic) x = binarize(x);
       optimizer.zero_grad();
+      objective_->on_step(state.step);
       auto loss = -objective_->bound(*model_, x).mean();
       loss.backward();
       if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
