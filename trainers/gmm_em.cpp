@@ -167,7 +167,7 @@ Statistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, i
 /// x completed by its conditional mean, x x^T plus the conditional covariance.
 void accumulate_incomplete(Statistics& stats, const torch::Tensor& x, const torch::Tensor& mask,
                            const torch::Tensor& resp, const GaussianMixture& mixture) {
-  const int64_t d = x.size(1), k = mixture.components();
+  const int64_t d = x.size(1);
   auto observed = mask.to(x.dtype());
   auto covariances = mixture.full_covariances();  // [K, D, D]
   auto means = mixture.means();                   // [K, D]
@@ -200,7 +200,6 @@ void accumulate_incomplete(Statistics& stats, const torch::Tensor& x, const torc
       squares = second.diagonal(0, -2, -1);
       break;
   }
-  (void)k;
   merge(stats, counts, sums, squares);
 }
 
