@@ -187,6 +187,12 @@ Command add_estimate_command(CLI::App& parent) {
                   "A reference model built on the spot: ppca (closed-form fit) or sbn (sigmoid belief net)")
       ->check(CLI::IsMember({"ppca", "sbn"}))
       ->excludes(run);
+  app->add_option("--encoder", args->subject.encoder, "TorchScript encoder (with --decoder and --data)")->excludes(run);
+  app->add_option("--decoder", args->subject.decoder, "TorchScript decoder (see dgm eval --help)")->excludes(run);
+  app->add_option("--likelihood", args->subject.likelihood, "Of the TorchScript decoder: bernoulli or gaussian")
+      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
+  app->add_option("--binarize", args->subject.binarize, "TorchScript data: none (default), fixed or dynamic")
+      ->check(CLI::IsMember({"none", "fixed", "dynamic"}));
   app->add_option("--latent-dim", args->subject.latent_dim, "Latent size of --model (default: pPCA 8, SBN 10)")
       ->check(CLI::PositiveNumber);
   app->add_option("--fit-n", args->subject.fit_n, "Training images --model is fitted on (default 2000)")
@@ -207,8 +213,8 @@ Command add_estimate_command(CLI::App& parent) {
   app->add_flag("--json", args->json, "Print one JSON object, keyed by estimator and k");
   app->add_option("--plot", args->plot, "Draw the running estimates and the bias against k to this PNG (gnuplot)");
   return {app, [args] {
-            if (args->subject.run.empty() && args->subject.model.empty())
-              fail("dgm estimate needs --run DIR or --model ppca|sbn");
+            if (args->subject.run.empty() && args->subject.model.empty() && args->subject.encoder.empty())
+              fail("dgm estimate needs --run DIR, --model ppca|sbn, or --encoder ENC.pt --decoder DEC.pt --data PATH");
             return run_estimate(*args);
           }};
 }

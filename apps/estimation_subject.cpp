@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "models/ppca.h"
 #include "models/sigmoid_belief_net.h"
+#include "models/torchscript_vae.h"
 #include "trainers/trainer.h"
 
 namespace dgm {
@@ -43,6 +44,27 @@ EstimationSubject load_subject(const SubjectOptions& options) {
     subject.description =
         fmt::format("VAE of run {} ({} -> {} latent)", options.run, test.dim(), run->config.model.latent_dim);
     subject.owner = run;
+    return subject;
+  }
+  if (!options.encoder.empty() || !options.decoder.empty()) {
+    if (options.encoder.empty() || options.decoder.empty() || options.data.empty())
+      fail("a TorchScript model needs --encoder ENC.pt, --decoder DEC.pt and --data PATH");
+    DataConfig data;
+    data.path = options.data;
+    ImageSet test = std::filesystem::is_directory(options.data) ? first_examples(data, "test", options.n)
+                                                                : read_images(options.data);
+    if (options.n > 0 && options.n < test.size()) test.x = test.x.slice(0, 0, options.n);
+    auto model =
+        std::make_shared<TorchScriptVae>(options.encoder, options.decoder, options.likelihood, test.dim(), device);
+    auto x = test.x.to(device);
+    if (options.likelihood == "bernoulli") check_unit_interval(x, test.source);
+    const std::string binarize = options.binarize.empty() ? "none" : options.binarize;
+    subject.x = binarize == "none" ? x : binarize_seeded(x, derive_seed(options.seed, 1));
+    subject.image_shape = test.image_shape;
+    subject.model = model.get();
+    subject.description = fmt::format("TorchScript VAE {} + {} ({} -> {} latent)", options.encoder, options.decoder,
+                                      test.dim(), model->latent_dim());
+    subject.owner = model;
     return subject;
   }
   DataConfig data;
@@ -92,7 +114,7 @@ EstimationSubject load_subject(const SubjectOptions& options) {
     subject.owner = std::make_shared<SigmoidBeliefNet>(sbn);
     return subject;
   }
-  fail("give --run DIR, or --model ppca|sbn (got model '{}')", options.model);
+  fail("give --run DIR, --model ppca|sbn, or --encoder/--decoder (got model '{}')", options.model);
 }
 
 }  // namespace dgm

@@ -14,7 +14,11 @@
 namespace dgm {
 
 struct SubjectOptions {
-  std::string run;         ///< a run directory, or empty
+  std::string run;      ///< a run directory, or empty
+  std::string encoder;  ///< or a TorchScript encoder/decoder pair (see models/torchscript_vae.h)
+  std::string decoder;
+  std::string likelihood = "bernoulli";
+  std::string binarize;    ///< for a TorchScript pair: none (default), fixed or dynamic
   std::string model;       ///< ppca or sbn when run is empty
   std::string data;        ///< overrides data.path (an IDX directory or file)
   int64_t latent_dim = 0;  ///< 0 = the model's default (pPCA 8, SBN 10)

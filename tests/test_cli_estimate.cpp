@@ -68,7 +68,7 @@ TEST(CliEstimate, BadInputIsNamed) {
   check("--model ppca --mask random:1.5", "random:P");
   check("--model ppca --proposal widened:abc", "widened:F");
   check("--model ppca --estimators naive,magic", "unknown estimator 'magic'");
-  check("--n 5", "--run DIR or --model");
+  check("--n 5", "--run DIR, --model ppca|sbn, or --encoder");
   check("--model sbn --latent-dim 30 --fit-n 100 --epochs 1 --estimators exact", "2^30");
   EXPECT_EQ(run_dgm("estimate --model pca").exit_code, 2);
 }

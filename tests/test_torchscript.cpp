@@ -91,6 +91,12 @@ TEST_F(TorchScriptModel, DgmEvalRunsTheContract) {
   auto json = nlohmann::json::parse(result.output.substr(result.output.find('{')));
   EXPECT_EQ(json.at("n").get<int>(), 30);
   EXPECT_GT(json.at("iwae").get<double>(), json.at("elbo").get<double>());
+  auto estimate = test::run_dgm("estimate --encoder " + paths.encoder + " --decoder " + paths.decoder + " --data " +
+                                paths.dir + "/x.npy --n 20 --k 10 --repeats 2 --estimators naive,is,elbo --json");
+  ASSERT_EQ(estimate.exit_code, 0) << estimate.output;
+  auto estimates = nlohmann::json::parse(estimate.output.substr(estimate.output.find('{'))).at("estimators");
+  EXPECT_GT(estimates.at("is").at("10").at("mean").get<double>(),
+            estimates.at("naive").at("10").at("mean").get<double>());
   auto incomplete = test::run_dgm("eval --encoder " + paths.encoder + " --data " + paths.dir + "/x.npy");
   EXPECT_EQ(incomplete.exit_code, 1);
   EXPECT_NE(incomplete.output.find("--decoder"), std::string::npos) << incomplete.output;
