@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   std::vector<dgm::Command> commands{dgm::add_train_command(app),   dgm::add_eval_command(app),
                                      dgm::add_sample_command(app),  dgm::add_estimate_command(app),
-                                     dgm::add_inpaint_command(app), dgm::add_gmm_command(app), dgm::add_export_command(app),
-                                     dgm::add_config_command(app)};
+                                     dgm::add_inpaint_command(app), dgm::add_gmm_command(app),
+                                     dgm::add_export_command(app),  dgm::add_config_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -64,8 +64,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
   } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
-    fmt::print(stderr, "error (LibTorch): {}\n", message.substr(0, message.find('\n')));
+    fmt::print(stderr, "error (LibTorch): {}\n", dgm::first_line(e.what_without_backtrace()));
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());

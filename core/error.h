@@ -14,6 +14,10 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The first line of a message: LibTorch's errors continue with a backtrace
+/// that users need not read.
+inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 /// Throws dgm::Error with a fmt-formatted message.
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {

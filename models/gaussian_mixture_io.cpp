@@ -58,14 +58,12 @@ GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch
     archive.read("means", means);
     archive.read("precision_cholesky", precision);
   } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
-    fail("{} cannot be read (damaged?): {}", tensor_path, message.substr(0, message.find('\n')));
+    fail("{} cannot be read (damaged?): {}", tensor_path, first_line(e.what_without_backtrace()));
   }
   try {
     return GaussianMixture(weights.to(device, dtype), means.to(device, dtype), precision.to(device, dtype), type);
   } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
-    fail("{} does not hold a consistent mixture: {}", tensor_path, message.substr(0, message.find('\n')));
+    fail("{} does not hold a consistent mixture: {}", tensor_path, first_line(e.what_without_backtrace()));
   }
 }
 

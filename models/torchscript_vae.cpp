@@ -16,9 +16,8 @@ torch::jit::Module load_module(const std::string& path, const char* role, torch:
     module.eval();
     return module;
   } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
     fail("{} {} is not a TorchScript module (save it with torch.jit.script(module).save(path)): {}", role, path,
-         message.substr(0, message.find('\n')));
+         first_line(e.what_without_backtrace()));
   }
 }
 
@@ -34,6 +33,18 @@ std::vector<torch::Tensor> tensors_of(const c10::IValue& value, const std::strin
     return out;
   }
   fail("{} returned a {}; the contract asks for a tensor or a tuple of tensors", path, value.tagKind());
+}
+
+/// Runs a module's forward on one input; a failure inside it names the module
+/// and the input's shape.
+std::vector<torch::Tensor> run_module(torch::jit::Module& module, const torch::Tensor& input, const char* role,
+                                      const std::string& path, const char* input_name) {
+  try {
+    return tensors_of(module.forward({input}), path);
+  } catch (const c10::Error& e) {
+    fail("{} {} failed on {} of shape {}: {}", role, path, input_name, c10::str(input.sizes()),
+         first_line(e.what_without_backtrace()));
+  }
 }
 
 }  // namespace
@@ -56,18 +67,10 @@ TorchScriptVae::TorchScriptVae(const std::string& encoder_path, const std::strin
 }
 
 std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::encode(const torch::Tensor& x) {
-  std::vector<torch::Tensor> out;
-  try {
-    out = tensors_of(encoder_.forward({x}), encoder_path_);
-  } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
-    fail("encoder {} failed on x of shape {}: {}", encoder_path_, c10::str(x.sizes()),
-         message.substr(0, message.find('\n')));
-  }
+  const auto out = run_module(encoder_, x, "encoder", encoder_path_, "x");
   if (out.size() != 2)
     fail("encoder {} returned {} tensor(s); the contract is a tuple (mu [B, D_z], logvar [B, D_z])", encoder_path_,
          out.size());
-  const std::vector<int64_t> batch_shape{x.size(0), out[0].dim() == 2 ? out[0].size(1) : -1};
   for (int i = 0; i < 2; ++i)
     if (out[i].dim() != 2 || out[i].size(0) != x.size(0) || out[i].sizes() != out[0].sizes())
       fail("encoder {}: output {} ({}) has shape {}, expected [{}, D_z] like mu", encoder_path_, i,
@@ -76,14 +79,7 @@ std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::encode(const torch::Tens
 }
 
 std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::decode(const torch::Tensor& z) {
-  std::vector<torch::Tensor> out;
-  try {
-    out = tensors_of(decoder_.forward({z}), decoder_path_);
-  } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
-    fail("decoder {} failed on z of shape {}: {}", decoder_path_, c10::str(z.sizes()),
-         message.substr(0, message.find('\n')));
-  }
+  const auto out = run_module(decoder_, z, "decoder", decoder_path_, "z");
   const std::size_t wanted = likelihood_ == "gaussian" ? 2 : 1;
   if (out.size() != wanted)
     fail("decoder {} returned {} tensor(s); for a {} likelihood the contract is {}", decoder_path_, out.size(),

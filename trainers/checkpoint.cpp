@@ -63,9 +63,8 @@ TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model,
     state.best_validation = read_scalar("best_validation").item<double>();
     model.to(device);
   } catch (const c10::Error& e) {
-    std::string message = e.what_without_backtrace();
     fail("checkpoint {} cannot be loaded (damaged, or written for another model/config): {}", path,
-         message.substr(0, message.find('\n')));
+         first_line(e.what_without_backtrace()));
   }
   auto found_parameters = model.named_parameters();
   auto found_buffers = model.named_buffers();
