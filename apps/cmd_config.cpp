@@ -1,6 +1,8 @@
 // dgm config: print a resolved config with every key, so users see the
 // defaults and what their file and --set overrides give.
 
+#include <fmt/format.h>
+
 #include "apps/cli_common.h"
 #include "core/config.h"
 

@@ -4,7 +4,7 @@ over test images as a plain PyTorch loop (Debian's python3-torch, the same
 LibTorch build): batches of images, samples in chunks, a log-sum-exp across
 chunks. Weights are random (speed does not depend on them). Prints one JSON line.
 
-Usage: bench/iwae_pytorch.py [--n 200] [--k 5000] [--chunk 250] [--batch-size 100]
+Usage: bench/iwae_pytorch.py [--n 200] [--k 5000] [--chunk 250] [--batch-size 100] [--device cpu|cuda]
 """
 import argparse
 import gzip
@@ -23,15 +23,18 @@ parser.add_argument("--n", type=int, default=200)
 parser.add_argument("--k", type=int, default=5000)
 parser.add_argument("--chunk", type=int, default=250)
 parser.add_argument("--batch-size", type=int, default=100)
+parser.add_argument("--device", default="cpu")
 args = parser.parse_args()
 
 torch.manual_seed(0)
 with gzip.open(args.data, "rb") as f:
     raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
-x_all = torch.bernoulli(torch.from_numpy(raw.reshape(-1, 784).astype(np.float32) / 255.0)[: args.n])
+x_all = torch.bernoulli(torch.from_numpy(raw.reshape(-1, 784).astype(np.float32) / 255.0)[: args.n]).to(args.device)
 
 enc = nn.Sequential(nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, 40))
 dec = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 784))
+enc.to(args.device)
+dec.to(args.device)
 half_log_2pi = 0.5 * math.log(2 * math.pi)
 
 start = time.perf_counter()
@@ -43,7 +46,7 @@ with torch.no_grad():
         std = torch.exp(0.5 * logvar)
         chunks = []
         for s in range(0, args.k, args.chunk):
-            eps = torch.randn(min(args.chunk, args.k - s), *mu.shape)
+            eps = torch.randn(min(args.chunk, args.k - s), *mu.shape, device=mu.device)
             z = mu + std * eps
             logits = dec(z)
             log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
@@ -51,6 +54,8 @@ with torch.no_grad():
             log_qz = (-0.5 * eps.pow(2) - 0.5 * logvar - half_log_2pi).sum(-1)
             chunks.append(torch.logsumexp(log_px_z + log_pz - log_qz, 0))
         bounds.append(torch.logsumexp(torch.stack(chunks), 0) - math.log(args.k))
+if args.device.startswith("cuda"):
+    torch.cuda.synchronize()
 seconds = time.perf_counter() - start
 print(json.dumps({"peer": "pytorch", "n": args.n, "k": args.k, "images_per_s": args.n / seconds,
                   "iwae": torch.cat(bounds).mean().item(), "seconds": seconds}))

@@ -4,7 +4,7 @@ ReLU, Bernoulli decoder, analytic KL, Adam 1e-3, batch 128, dynamic
 binarization) as a plain PyTorch training loop, on the same LibTorch build
 (Debian's python3-torch). Prints one JSON line: images per second.
 
-Usage: bench/vae_pytorch.py [--epochs N] [--threads T]
+Usage: bench/vae_pytorch.py [--epochs N] [--threads T] [--device cpu|cuda]
 """
 import argparse
 import gzip
@@ -21,6 +21,7 @@ parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist/train-i
 parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
 parser.add_argument("--batch-size", type=int, default=128)
+parser.add_argument("--device", default="cpu")
 args = parser.parse_args()
 
 if args.threads:
@@ -28,7 +29,13 @@ if args.threads:
 torch.manual_seed(0)
 with gzip.open(args.data, "rb") as f:
     raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
-x_all = torch.from_numpy(raw.reshape(-1, 784).astype(np.float32) / 255.0)[:55000]
+device = torch.device(args.device)
+x_all = torch.from_numpy(raw.reshape(-1, 784).astype(np.float32) / 255.0)[:55000].to(device)
+
+
+def synchronize():
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 class VAE(nn.Module):
@@ -48,11 +55,12 @@ class VAE(nn.Module):
         return rec - kl
 
 
-model = VAE()
+model = VAE().to(device)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 rates = []
 for epoch in range(args.epochs):
-    order = torch.randperm(x_all.shape[0])
+    order = torch.randperm(x_all.shape[0], device=device)
+    synchronize()
     start = time.perf_counter()
     for i in range(0, x_all.shape[0], args.batch_size):
         x = torch.bernoulli(x_all[order[i:i + args.batch_size]])
@@ -60,6 +68,7 @@ for epoch in range(args.epochs):
         opt.zero_grad()
         loss.backward()
         opt.step()
+    synchronize()
     rates.append(x_all.shape[0] / (time.perf_counter() - start))
 print(json.dumps({"peer": "pytorch", "images_per_s": max(rates), "epochs": args.epochs,
-                  "threads": torch.get_num_threads(), "loss": loss.item()}))
+                  "threads": torch.get_num_threads(), "device": args.device, "loss": loss.item()}))

@@ -149,9 +149,13 @@ const std::vector<Field>& fields() {
       int_field("train.epochs", DGM_GET(train.epochs), 0, 1000000),
       int_field("train.batch_size", DGM_GET(train.batch_size), 1, 1 << 24),
       double_field("train.lr", DGM_GET(train.lr), 0.0, false),
+      double_field("train.adam_eps", DGM_GET(train.adam_eps), 0.0, false),
+      int_list_field("train.lr_milestones", DGM_GET(train.lr_milestones), 1),
+      double_field("train.lr_gamma", DGM_GET(train.lr_gamma), 0.0, false),
       int_field("train.seed", DGM_GET(train.seed), 0),
       string_field("train.objective", DGM_GET(train.objective), {"elbo", "iwae", "exact"}),
       int_field("train.k", DGM_GET(train.k), 1, 1 << 20),
+      string_field("train.gradient", DGM_GET(train.gradient), {"standard", "dreg"}),
       double_field("train.beta", DGM_GET(train.beta), 0.0, true),
       int_field("train.warmup_steps", DGM_GET(train.warmup_steps), 0),
       double_field("train.free_bits", DGM_GET(train.free_bits), 0.0, true),
@@ -220,6 +224,15 @@ void apply_override(YAML::Node& root, const std::string& assignment, std::map<st
 }
 
 void validate(const Config& c, const std::string& source) {
+  for (std::size_t i = 1; i < c.train.lr_milestones.size(); ++i)
+    if (c.train.lr_milestones[i] <= c.train.lr_milestones[i - 1])
+      fail("{}: train.lr_milestones must increase, got {} after {}", source, c.train.lr_milestones[i],
+           c.train.lr_milestones[i - 1]);
+  if (c.train.gradient == "dreg" && c.train.objective != "iwae")
+    fail(
+        "{}: train.gradient = dreg is the IWAE bound's gradient: set train.objective=iwae (with k = 1 it is the "
+        "'sticking the landing' ELBO gradient)",
+        source);
   if (c.model.type == "vae" && c.model.hidden.empty())
     fail("{}: model.hidden must list at least one layer width, e.g. [400]", source);
 }

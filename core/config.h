@@ -50,6 +50,13 @@ struct TrainConfig {
   int64_t batch_size = 128;
   /// Adam learning rate. Default: 1e-3.
   double lr = 1e-3;
+  /// Adam's epsilon. Default: 1e-8 (the IWAE paper used 1e-4).
+  double adam_eps = 1e-8;
+  /// Epochs after which the learning rate is multiplied by lr_gamma, as
+  /// PyTorch's MultiStepLR (the IWAE paper: [1, 4, 13, 40, 121, 364, 1093]). Default: [].
+  std::vector<int64_t> lr_milestones;
+  /// The factor of each milestone. Default: 0.1 (the IWAE paper: 10^(-1/7) = 0.7197).
+  double lr_gamma = 0.1;
   /// Fixes every random draw (initialisation, split, batches, binarization, z).
   uint64_t seed = 0;
   /// elbo, iwae (the importance-weighted bound with k samples) or exact (the
@@ -57,6 +64,10 @@ struct TrainConfig {
   std::string objective = "elbo";
   /// Samples per example for the objective. Default: 1.
   int64_t k = 1;
+  /// iwae only: standard (the gradient of the bound through autograd) or dreg
+  /// (the doubly reparameterized gradient for the encoder, Tucker et al. 2018:
+  /// the same expectation, lower variance). Default: standard.
+  std::string gradient = "standard";
   /// elbo only: the weight of the KL term (beta-VAE). Default: 1.
   double beta = 1.0;
   /// elbo only: KL warm-up, the weight rising linearly from 0 to beta over these steps. Default: 0.

@@ -7,6 +7,7 @@
 #include "estimators/elbo.h"
 #include "estimators/exact_marginal.h"
 #include "estimators/iwae_bound.h"
+#include "estimators/iwae_dreg.h"
 
 namespace dgm {
 namespace {
@@ -37,17 +38,19 @@ class ElboObjective : public Objective {
 
 class IwaeObjective : public Objective {
  public:
-  explicit IwaeObjective(int64_t k) : k_(k) {}
+  IwaeObjective(int64_t k, bool dreg) : k_(k), dreg_(dreg) {}
   torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) override {
+    if (dreg_) return iwae_bound_dreg(model, x, k_);
     IwaeOptions options;
     options.k = k_;
     options.check_weights = false;  // the trainer checks the loss
     return iwae_bound(model, x, options);
   }
-  std::string name() const override { return fmt::format("iwae (k={})", k_); }
+  std::string name() const override { return fmt::format("iwae (k={}{})", k_, dreg_ ? ", DReG" : ""); }
 
  private:
   int64_t k_;
+  bool dreg_;
 };
 
 class ExactObjective : public Objective {
@@ -72,7 +75,9 @@ std::unique_ptr<Objective> make_elbo_objective(const ElboObjectiveOptions& optio
   return std::make_unique<ElboObjective>(options);
 }
 
-std::unique_ptr<Objective> make_iwae_objective(int64_t k) { return std::make_unique<IwaeObjective>(k); }
+std::unique_ptr<Objective> make_iwae_objective(int64_t k, bool dreg) {
+  return std::make_unique<IwaeObjective>(k, dreg);
+}
 
 std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
   if (config.objective != "elbo" && (config.beta != 1.0 || config.warmup_steps > 0 || config.free_bits > 0))
@@ -85,7 +90,9 @@ std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
     options.free_bits = config.free_bits;
     return make_elbo_objective(options);
   }
-  if (config.objective == "iwae") return make_iwae_objective(config.k);
+  if (config.gradient == "dreg" && config.objective != "iwae")
+    fail("train.gradient = dreg is the IWAE bound's gradient: set train.objective=iwae");
+  if (config.objective == "iwae") return make_iwae_objective(config.k, config.gradient == "dreg");
   if (config.objective == "exact") return make_exact_objective();
   fail("unknown train.objective '{}': use elbo, iwae or exact", config.objective);
 }

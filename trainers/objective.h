@@ -40,8 +40,9 @@ std::unique_ptr<Objective> make_elbo_objective(const ElboObjectiveOptions& optio
 /// The reparameterized ELBO averaged over `samples` draws of z (Kingma & Welling 2013).
 std::unique_ptr<Objective> make_elbo_objective(int64_t samples);
 
-/// The IWAE bound with k samples (Burda et al. 2015).
-std::unique_ptr<Objective> make_iwae_objective(int64_t k);
+/// The IWAE bound with k samples (Burda et al. 2015); with `dreg`, its
+/// gradient for the encoder is the doubly reparameterized one (Tucker et al. 2018).
+std::unique_ptr<Objective> make_iwae_objective(int64_t k, bool dreg = false);
 
 /// The exact log-likelihood, for models whose marginal is a closed form or a
 /// finite sum (maximum likelihood by gradient, e.g. a sigmoid belief net).

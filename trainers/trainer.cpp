@@ -110,11 +110,21 @@ TrainerOptions TrainerOptions::from_config(const TrainConfig& train, const std::
   options.epochs = train.epochs;
   options.batch_size = train.batch_size;
   options.lr = train.lr;
+  options.adam_eps = train.adam_eps;
+  options.lr_milestones = train.lr_milestones;
+  options.lr_gamma = train.lr_gamma;
   options.seed = train.seed;
   options.grad_clip = train.grad_clip;
   options.binarize = binarize;
   options.out_dir = out_dir;
   return options;
+}
+
+double learning_rate_at(const TrainerOptions& options, int64_t epoch) {
+  double lr = options.lr;
+  for (const auto milestone : options.lr_milestones)
+    if (epoch >= milestone) lr *= options.lr_gamma;
+  return lr;
 }
 
 Trainer::Trainer(std::shared_ptr<TrainableModel> model, std::unique_ptr<Objective> objective, TrainerOptions options)
@@ -144,7 +154,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   const std::string best_path = best_checkpoint_path(options_.out_dir);
   const std::string metrics_path = (fs::path(options_.out_dir) / "metrics.jsonl").string();
 
-  torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(options_.lr));
+  torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(options_.lr).eps(options_.adam_eps));
   TrainingState state;
   if (options_.resume) {
     if (!fs::exists(last_path)) fail("--resume: {} has no checkpoint last.pt to continue from", options_.out_dir);
@@ -169,6 +179,9 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   while (state.step < total_steps) {
     const int64_t epoch = state.step / steps_per_epoch;
     const int64_t first_batch = state.step % steps_per_epoch;
+    // The schedule is a function of the epoch, so a resumed run follows it too.
+    const double lr = learning_rate_at(options_, epoch);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     EpochBatches batches(n, options_.batch_size, stream_seed(options_.seed, kEpochStream, epoch), train_x.device());
     Progress progress(fmt::format("epoch {}/{}", epoch + 1, options_.epochs), steps_per_epoch, "img",
                       options_.progress);
@@ -218,6 +231,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     const double images_per_s = static_cast<double>(examples_here) / std::max(train_seconds, 1e-9);
     append_line(metrics_path, nlohmann::json{{"epoch", epoch + 1},
+                                             {"lr", lr},
                                              {"step", state.step},
                                              {"train_loss", train_loss},
                                              {"val_elbo", validation_elbo},

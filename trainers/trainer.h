@@ -25,6 +25,12 @@ struct TrainerOptions {
   int64_t batch_size = 128;
   /// Adam learning rate. Default: 1e-3.
   double lr = 1e-3;
+  /// Adam's epsilon. Default: 1e-8.
+  double adam_eps = 1e-8;
+  /// Epochs after which the learning rate is multiplied by lr_gamma (PyTorch's MultiStepLR). Default: none.
+  std::vector<int64_t> lr_milestones;
+  /// Default: 0.1.
+  double lr_gamma = 0.1;
   uint64_t seed = 0;
   /// Clip the gradient's global L2 norm (0 = off). Default: 0.
   double grad_clip = 0.0;
@@ -45,6 +51,9 @@ struct TrainerOptions {
   /// The options train.* of a config describes (plus data.binarize).
   static TrainerOptions from_config(const TrainConfig& train, const std::string& binarize, const std::string& out_dir);
 };
+
+/// The learning rate of (0-based) `epoch` under the milestones: lr * gamma^(milestones passed).
+double learning_rate_at(const TrainerOptions& options, int64_t epoch);
 
 struct TrainResult {
   int64_t step = 0;
