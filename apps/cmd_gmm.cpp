@@ -1,6 +1,7 @@
 // dgm gmm fit | predict | score | sample: Gaussian mixtures by EM on the
 // tensor backend, with scikit-learn's options.
 
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 

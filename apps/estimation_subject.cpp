@@ -1,6 +1,7 @@
 #include "apps/estimation_subject.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <filesystem>
 
