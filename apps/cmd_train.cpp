@@ -53,14 +53,19 @@ int run_train(const TrainArgs& args) {
   seed_everything(config.train.seed);  // the initial weights
   Vae model(VaeOptions::from_config(config.model, all.dim()));
   model->to(device, dtype);
+  if (config.model.output_bias_from_data) model->init_output_bias(data.train.x.mean(0));
   write_run_files(out, config, RunMetadata{DGM_VERSION, libtorch_version(), all.dim(), all.image_shape});
 
   TrainerOptions options = TrainerOptions::from_config(config.train, config.data.binarize, out);
   options.resume = args.resume;
   options.progress = !args.quiet;
-  fmt::print(stderr, "training a VAE ({} -> {} latent) on {} examples of {} ({} for validation), device {}, run {}\n",
-             all.dim(), config.model.latent_dim, data.train.size(), all.source, data.validation.size(), device.str(),
-             out);
+  const std::string latents = config.model.second_latent_dim > 0
+                                  ? fmt::format("{} -> {}", config.model.latent_dim, config.model.second_latent_dim)
+                                  : fmt::format("{}", config.model.latent_dim);
+  fmt::print(stderr,
+             "training a VAE ({} -> {} latent) with {} on {} examples of {} ({} for validation), device {}, run {}\n",
+             all.dim(), latents, make_objective(config.train)->name(), data.train.size(), all.source,
+             data.validation.size(), device.str(), out);
   Trainer trainer(model.ptr(), make_objective(config.train), options);
   const TrainResult result = trainer.fit(data.train, data.validation);
   if (result.interrupted) {

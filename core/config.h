@@ -43,6 +43,14 @@ struct ModelConfig {
   bool learn_variance = true;
   /// Gaussian likelihood only: the (initial) per-pixel variance. Default: 1.
   double variance = 1.0;
+  /// A second stochastic layer z2 of this size above z1 (latent_dim), as in the
+  /// IWAE paper's two-layer model; 0 = one layer. Default: 0.
+  int64_t second_latent_dim = 0;
+  /// Hidden widths of q(z2 | z1); p(z1 | z2) mirrors them. Default: [].
+  std::vector<int64_t> second_hidden;
+  /// Initialise the output layer's bias from the training data's mean (the
+  /// log-odds for bernoulli), as the IWAE paper did. Default: false.
+  bool output_bias_from_data = false;
 };
 
 struct TrainConfig {

@@ -191,6 +191,44 @@ torch::Tensor FiniteUniform::entropy() const {
   return torch::full({batch_}, std::log(static_cast<double>(size_)), options_);
 }
 
+DiagNormalChain::DiagNormalChain(DiagNormal root, Conditional conditional, int64_t conditional_dim, bool root_first)
+    : root_(std::move(root)),
+      conditional_(std::move(conditional)),
+      root_dim_(root_.loc().size(-1)),
+      conditional_dim_(conditional_dim),
+      root_first_(root_first) {
+  TORCH_CHECK(conditional_dim_ > 0, "DiagNormalChain needs a conditional block of positive size");
+}
+
+torch::Tensor DiagNormalChain::join(const torch::Tensor& a, const torch::Tensor& b) const {
+  return root_first_ ? torch::cat({a, b}, -1) : torch::cat({b, a}, -1);
+}
+
+torch::Tensor DiagNormalChain::rsample(int64_t n) const {
+  auto a = root_.rsample(n);                       // [n, *batch, Da]
+  auto b = conditional_(a).rsample(1).squeeze(0);  // one b per a
+  return join(a, b);
+}
+
+torch::Tensor DiagNormalChain::sample(int64_t n) const {
+  torch::NoGradGuard no_grad;
+  return rsample(n);
+}
+
+torch::Tensor DiagNormalChain::log_prob(const torch::Tensor& value) const {
+  const int64_t total = value.size(-1);
+  TORCH_CHECK(total == root_dim_ + conditional_dim_, "DiagNormalChain: a value of size ", total, " where ",
+              root_dim_ + conditional_dim_, " is expected");
+  auto a = value.narrow(-1, root_first_ ? 0 : conditional_dim_, root_dim_);
+  auto b = value.narrow(-1, root_first_ ? root_dim_ : 0, conditional_dim_);
+  return root_.log_prob(a) + conditional_(a).log_prob(b);
+}
+
+torch::Tensor DiagNormalChain::mean() const {
+  auto a = root_.mean();
+  return join(a, conditional_(a).mean());
+}
+
 std::shared_ptr<Distribution> widen(const Distribution& distribution, double factor) {
   if (!(factor > 0) || !std::isfinite(factor)) fail("a proposal can only be widened by a factor > 0, not {}", factor);
   if (auto normal = dynamic_cast<const DiagNormal*>(&distribution))

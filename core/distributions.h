@@ -63,6 +63,35 @@ class DiagNormal : public Distribution {
   bool standard_ = false;
 };
 
+/// Two blocks of latents, one conditioned on the other: a ~ root and
+/// b | a ~ conditional(a), both diagonal normals; a value holds [a, b]
+/// (root_first) or [b, a] along the last dimension. The hierarchical priors
+/// and proposals of models with two stochastic layers (the IWAE paper's
+/// p(z2) p(z1 | z2) and q(z1 | x) q(z2 | z1)). Reparameterized: a sample is a
+/// differentiable function of the root's and the conditional's parameters.
+class DiagNormalChain : public Distribution {
+ public:
+  using Conditional = std::function<DiagNormal(const torch::Tensor&)>;
+  DiagNormalChain(DiagNormal root, Conditional conditional, int64_t conditional_dim, bool root_first);
+  torch::Tensor sample(int64_t n) const override;
+  torch::Tensor rsample(int64_t n) const override;
+  /// log root(a) + log conditional(a)(b): the conditional's network runs on a.
+  torch::Tensor log_prob(const torch::Tensor& value) const override;
+  /// The root's mean, and the conditional's mean at the root's mean (a
+  /// plug-in, not E[b], which has no closed form): for reconstructions and
+  /// the active-units diagnostic.
+  torch::Tensor mean() const override;
+  bool has_rsample() const override { return true; }
+  std::string name() const override { return "DiagNormalChain"; }
+
+ private:
+  torch::Tensor join(const torch::Tensor& a, const torch::Tensor& b) const;
+  DiagNormal root_;
+  Conditional conditional_;
+  int64_t root_dim_, conditional_dim_;
+  bool root_first_;
+};
+
 /// Independent Bernoulli variables over the last dimension, parameterized by
 /// logits (log p - log(1-p)), which stays exact where p is near 0 or 1.
 class Bernoulli : public Distribution {

@@ -28,6 +28,8 @@ class MlpImpl : public torch::nn::Module {
   /// [..., in_features] -> [..., out_features].
   torch::Tensor forward(torch::Tensor x);
   const MlpOptions& options() const { return options_; }
+  /// The last layer's bias [out_features].
+  torch::Tensor& output_bias() { return linears_.back()->bias; }
 
  private:
   MlpOptions options_;

@@ -16,7 +16,9 @@ VaeOptions VaeOptions::from_config(const ModelConfig& config, int64_t data_dim) 
       .activation(config.activation)
       .likelihood(config.likelihood)
       .learn_variance(config.learn_variance)
-      .variance(config.variance);
+      .variance(config.variance)
+      .second_latent_dim(config.second_latent_dim)
+      .second_hidden(config.second_hidden);
 }
 
 VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
@@ -31,6 +33,15 @@ VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
       Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim()).activation(options.activation())));
   decoder_ = register_module(
       "decoder", Mlp(MlpOptions(options.latent_dim(), reversed, options.data_dim()).activation(options.activation())));
+  if (options.second_latent_dim() > 0) {
+    std::vector<int64_t> second_reversed(options.second_hidden().rbegin(), options.second_hidden().rend());
+    upper_encoder_ = register_module(
+        "upper_encoder", Mlp(MlpOptions(options.latent_dim(), options.second_hidden(), 2 * options.second_latent_dim())
+                                 .activation(options.activation())));
+    upper_decoder_ = register_module(
+        "upper_decoder", Mlp(MlpOptions(options.second_latent_dim(), second_reversed, 2 * options.latent_dim())
+                                 .activation(options.activation())));
+  }
   if (options.likelihood() == "gaussian") {
     auto initial = torch::full({options.data_dim()}, std::log(options.variance()));
     if (options.learn_variance())
@@ -46,15 +57,51 @@ DiagNormal VaeImpl::encode(const torch::Tensor& x) {
   return DiagNormal::from_log_var(parts[0], parts[1]);
 }
 
-torch::Tensor VaeImpl::decode(const torch::Tensor& z) { return decoder_->forward(z); }
+torch::Tensor VaeImpl::decode(const torch::Tensor& z) {
+  return decoder_->forward(two_layers() ? z.narrow(-1, 0, options_.latent_dim()) : z);
+}
+
+namespace {
+
+DiagNormal gaussian_from(const torch::Tensor& out) {
+  auto parts = out.chunk(2, -1);
+  return DiagNormal::from_log_var(parts[0], parts[1]);
+}
+
+}  // namespace
 
 std::shared_ptr<Distribution> VaeImpl::prior(int64_t batch) {
   auto options = encoder_->parameters().front().options();
-  return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim(), options));
+  if (!two_layers()) return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim(), options));
+  // p(z2) = N(0, I), p(z1 | z2) from the upper decoder; z holds [z1, z2].
+  auto upper = upper_decoder_;
+  return std::make_shared<DiagNormalChain>(
+      DiagNormal::standard({batch}, options_.second_latent_dim(), options),
+      [upper](const torch::Tensor& z2) mutable { return gaussian_from(upper->forward(z2)); }, options_.latent_dim(),
+      /*root_first=*/false);
 }
 
 std::shared_ptr<Distribution> VaeImpl::proposal(const torch::Tensor& x, const torch::Tensor& mask) {
-  return std::make_shared<DiagNormal>(encode(mask.defined() ? x * mask : x));
+  auto first = encode(mask.defined() ? x * mask : x);
+  if (!two_layers()) return std::make_shared<DiagNormal>(first);
+  auto upper = upper_encoder_;
+  return std::make_shared<DiagNormalChain>(
+      first, [upper](const torch::Tensor& z1) mutable { return gaussian_from(upper->forward(z1)); },
+      options_.second_latent_dim(), /*root_first=*/true);
+}
+
+void VaeImpl::init_output_bias(const torch::Tensor& data_mean) {
+  TORCH_CHECK(data_mean.numel() == options_.data_dim(), "init_output_bias: a mean of ", data_mean.numel(),
+              " values for ", options_.data_dim(), " outputs");
+  torch::NoGradGuard no_grad;
+  auto& bias = decoder_->output_bias();
+  auto mean = data_mean.to(bias.options()).reshape_as(bias);
+  if (options_.likelihood() == "bernoulli") {
+    auto p = mean.clamp(1e-3, 1 - 1e-3);
+    bias.copy_(torch::log(p) - torch::log1p(-p));
+  } else {
+    bias.copy_(mean);
+  }
 }
 
 std::shared_ptr<Distribution> VaeImpl::likelihood(const torch::Tensor& z) {

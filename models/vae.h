@@ -34,6 +34,11 @@ struct VaeOptions {
   TORCH_ARG(bool, learn_variance) = true;
   /// Gaussian only: the (initial) per-pixel variance. Default: 1.
   TORCH_ARG(double, variance) = 1.0;
+  /// A second stochastic layer z2 above z1 (the IWAE paper's two-layer model):
+  /// p(z2) p(z1 | z2) p(x | z1), q(z1 | x) q(z2 | z1). 0 = one layer. Default: 0.
+  TORCH_ARG(int64_t, second_latent_dim) = 0;
+  /// Hidden widths of q(z2 | z1); p(z1 | z2) uses them reversed. Default: {}.
+  TORCH_ARG(std::vector<int64_t>, second_hidden);
 };
 
 class VaeImpl : public TrainableModel {
@@ -48,19 +53,27 @@ class VaeImpl : public TrainableModel {
   std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) override;
 
-  /// q(z | x) as its concrete type: [B, D] -> DiagNormal with batch [B].
+  /// q(z1 | x), the first (or only) stochastic layer: [B, D] -> DiagNormal with batch [B].
   DiagNormal encode(const torch::Tensor& x);
-  /// The decoder's raw output for z [..., latent]: logits or Gaussian means.
+  /// The decoder's raw output for z [..., latent] (or z1 first, then z2:
+  /// only z1 is read): logits or Gaussian means.
   torch::Tensor decode(const torch::Tensor& z);
+  /// Sets the output layer's bias from the training data's mean [D]: the
+  /// log-odds for a Bernoulli decoder (clamped to [1e-3, 1 - 1e-3]), the mean
+  /// for a Gaussian one — the IWAE paper's initialisation.
+  void init_output_bias(const torch::Tensor& data_mean);
 
   int64_t data_dim() const override { return options_.data_dim(); }
-  int64_t latent_dim() const override { return options_.latent_dim(); }
+  /// The size of z: latent_dim, plus second_latent_dim with two layers.
+  int64_t latent_dim() const override { return options_.latent_dim() + options_.second_latent_dim(); }
+  bool two_layers() const { return options_.second_latent_dim() > 0; }
   const VaeOptions& options() const { return options_; }
 
  private:
   VaeOptions options_;
   Mlp encoder_{nullptr}, decoder_{nullptr};
-  torch::Tensor log_variance_;  // Gaussian likelihood: per-pixel log-variance [D]
+  Mlp upper_encoder_{nullptr}, upper_decoder_{nullptr};  // q(z2 | z1) and p(z1 | z2)
+  torch::Tensor log_variance_;                           // Gaussian likelihood: per-pixel log-variance [D]
 };
 TORCH_MODULE(Vae);
 

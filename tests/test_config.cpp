@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <fstream>
 
@@ -133,6 +135,20 @@ TEST(NearestKey, FindsTyposAndIgnoresFarOffNames) {
   EXPECT_EQ(nearest_key("train.bach_size", keys), "train.batch_size");
   EXPECT_EQ(nearest_key("latent_dim", keys), "model.latent_dim");
   EXPECT_EQ(nearest_key("completely.unrelated.thing", keys), "");
+}
+
+TEST(Config, ScheduleAndGradientKeysAreCheckedTogether) {
+  const Config paper = load_config(std::string(DGM_SOURCE_DIR) + "/configs/iwae_paper_2layer.yaml");
+  EXPECT_EQ(paper.train.lr_milestones, (std::vector<int64_t>{1, 4, 13, 40, 121, 364, 1093}));
+  EXPECT_NEAR(std::pow(paper.train.lr_gamma, 7), 0.1, 1e-12);
+  EXPECT_EQ(paper.train.adam_eps, 1e-4);
+  EXPECT_EQ(paper.model.second_latent_dim, 50);
+  auto message = error_of("train:\n  lr_milestones: [5, 3]\n");
+  EXPECT_NE(message.find("train.lr_milestones must increase, got 3 after 5"), std::string::npos) << message;
+  message = error_of("train:\n  gradient: dreg\n");
+  EXPECT_NE(message.find("set train.objective=iwae"), std::string::npos) << message;
+  message = error_of("train:\n  gradient: reinforce\n");
+  EXPECT_NE(message.find("use one of standard, dreg"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -215,5 +215,17 @@ TEST(ElboSurrogates, ApplyToTheElboObjectiveOnly) {
             std::string::npos);
 }
 
+TEST(Trainer, LearningRateFollowsTheMilestones) {
+  TrainerOptions options;
+  options.lr = 1e-3;
+  options.lr_milestones = {1, 4};
+  options.lr_gamma = 0.5;
+  EXPECT_DOUBLE_EQ(learning_rate_at(options, 0), 1e-3);
+  EXPECT_DOUBLE_EQ(learning_rate_at(options, 1), 5e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(options, 3), 5e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(options, 4), 2.5e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(options, 100), 2.5e-4);
+}
+
 }  // namespace
 }  // namespace dgm
