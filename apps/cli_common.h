@@ -25,6 +25,7 @@ Command add_estimate_command(CLI::App& parent);
 Command add_inpaint_command(CLI::App& parent);
 Command add_gmm_command(CLI::App& parent);
 Command add_export_command(CLI::App& parent);
+Command add_import_command(CLI::App& parent);
 
 /// Sets the thread count, warns about a slow BLAS, and resolves the device.
 torch::Device prepare_device(const std::string& device, int64_t threads);

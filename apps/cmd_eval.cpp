@@ -16,10 +16,10 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/random.h"
-#include "core/safetensors.h"
 #include "estimators/active_units.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
+#include "models/foreign_weights.h"
 #include "models/module_state.h"
 #include "models/torchscript_vae.h"
 
@@ -36,6 +36,7 @@ struct EvalArgs {
   int64_t seed = -1;
   std::string device;
   std::string weights;
+  std::vector<std::string> renames;
   std::string encoder, decoder, likelihood = "bernoulli", data, binarize;
   bool json = false;
 };
@@ -87,7 +88,7 @@ torch::Tensor prepared(ImageSet& data, const EvalArgs& args, const std::string& 
 EvalSubject run_subject(const EvalArgs& args, const torch::Device& device) {
   auto run = std::make_shared<LoadedRun>(load_run(args.run, device));
   if (!args.weights.empty()) {  // weights from elsewhere into the run's architecture
-    load_module_state(*run->model, read_safetensors(args.weights).tensors, args.weights);
+    load_foreign_weights(*run->model, args.weights, args.renames);
     run->checkpoint = args.weights;
   }
   EvalSubject subject;
@@ -223,8 +224,10 @@ Command add_eval_command(CLI::App& parent) {
   app->add_option("--seed", args->seed, "Seed of the evaluation (default: eval.seed of the run)")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--weights", args->weights,
-                  "Evaluate these weights (.safetensors, names as `dgm export` writes them) in the run's model")
+                  "Evaluate these weights in the run's model: .safetensors, or a Python "
+                  "torch.save(dict(model.state_dict()), PATH) (see dgm import)")
       ->check(CLI::ExistingFile);
+  app->add_option("--rename", args->renames, "With --weights: rewrite a name prefix first, OLD=NEW (repeatable)");
   add_device_option(*app, args->device);
   app->add_flag("--json", args->json, "Print one JSON object: n, k, elbo, iwae, iwae_stderr, ...");
   return {app, [args] {

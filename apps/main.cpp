@@ -41,10 +41,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dgm ") + DGM_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
-  std::vector<dgm::Command> commands{dgm::add_train_command(app),   dgm::add_eval_command(app),
-                                     dgm::add_sample_command(app),  dgm::add_estimate_command(app),
-                                     dgm::add_inpaint_command(app), dgm::add_gmm_command(app),
-                                     dgm::add_export_command(app),  dgm::add_config_command(app)};
+  std::vector<dgm::Command> commands{
+      dgm::add_train_command(app),    dgm::add_eval_command(app),    dgm::add_sample_command(app),
+      dgm::add_estimate_command(app), dgm::add_inpaint_command(app), dgm::add_gmm_command(app),
+      dgm::add_export_command(app),   dgm::add_import_command(app),  dgm::add_config_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

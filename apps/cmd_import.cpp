@@ -1,0 +1,72 @@
+// dgm import: weights trained elsewhere (a Python state dict or safetensors)
+// into the native architecture a config describes, written as a run
+// directory, so that eval, sample, estimate, inpaint and export work on it
+// exactly as on a run of dgm train.
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "apps/cli_common.h"
+#include "apps/run_directory.h"
+#include "core/config.h"
+#include "core/dataset.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "models/foreign_weights.h"
+#include "models/vae.h"
+#include "trainers/checkpoint.h"
+#include "trainers/trainer.h"
+
+namespace dgm {
+namespace {
+namespace fs = std::filesystem;
+
+struct ImportArgs {
+  std::string config;
+  std::vector<std::string> sets;
+  std::string weights;
+  std::vector<std::string> renames;
+  std::string out;
+  bool quiet = false;
+};
+
+int run_import(const ImportArgs& args) {
+  if (fs::exists(last_checkpoint_path(args.out)) || fs::exists(best_checkpoint_path(args.out)))
+    fail("{} already holds a run; choose another directory with --out", args.out);
+  Config config = load_config(args.config, args.sets);
+  // The data fixes the model's input size and the pictures' shape.
+  ImageSet data = load_images(config.data, "train");
+  Vae model(VaeOptions::from_config(config.model, data.dim()));
+  model->to(resolve_dtype(config.train.dtype));
+  const auto lines = load_foreign_weights(*model, args.weights, args.renames);
+  if (!args.quiet)
+    for (const auto& line : lines) fmt::print(stderr, "  {}\n", line);
+  fs::create_directories(args.out);
+  write_run_files(args.out, config, RunMetadata{DGM_VERSION, libtorch_version(), data.dim(), data.image_shape});
+  save_checkpoint(best_checkpoint_path(args.out), *model, nullptr, TrainingState{});
+  fmt::print("{} tensors of {} imported into a {}-{} VAE; run written to {} (try: dgm eval --run {})\n", lines.size(),
+             args.weights, data.dim(), config.model.latent_dim, args.out, args.out);
+  return 0;
+}
+
+}  // namespace
+
+Command add_import_command(CLI::App& parent) {
+  auto args = std::make_shared<ImportArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "import", "Make a run directory from weights trained elsewhere: a Python state dict or a safetensors file");
+  app->add_option("--config,-c", args->config, "The config whose model.* describes the architecture")->required();
+  app->add_option("--set", args->sets, "Override a config key, KEY=VALUE (repeatable)");
+  app->add_option("--weights,-w", args->weights,
+                  "torch.save(dict(model.state_dict()), PATH) from Python, or a .safetensors file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app->add_option("--rename", args->renames, "Rewrite a name prefix of the file first, OLD=NEW (repeatable)");
+  app->add_option("--out,-o", args->out, "The run directory to write")->required();
+  app->add_flag("--quiet,-q", args->quiet, "Do not list how the tensors were matched");
+  return {app, [args] { return run_import(*args); }};
+}
+
+}  // namespace dgm

@@ -1,0 +1,119 @@
+#include "models/foreign_weights.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/error.h"
+#include "core/torch_state_dict.h"
+#include "models/module_state.h"
+
+namespace dgm {
+namespace {
+
+std::string shape_of(const torch::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
+
+NamedTensors renamed(const NamedTensors& foreign, const std::vector<std::string>& renames) {
+  std::vector<std::pair<std::string, std::string>> rules;
+  for (const auto& rule : renames) {
+    const auto eq = rule.find('=');
+    if (eq == std::string::npos || eq == 0) fail("--rename {}: write OLD=NEW, e.g. fc1.=encoder.layers.0.", rule);
+    rules.emplace_back(rule.substr(0, eq), rule.substr(eq + 1));
+  }
+  NamedTensors out;
+  for (auto [name, tensor] : foreign) {
+    for (const auto& [old_prefix, new_prefix] : rules)
+      if (name.rfind(old_prefix, 0) == 0) {
+        name = new_prefix + name.substr(old_prefix.size());
+        break;
+      }
+    out.emplace_back(name, tensor);
+  }
+  return out;
+}
+
+}  // namespace
+
+MappedState map_foreign_state(const torch::nn::Module& module, const NamedTensors& foreign_in,
+                              const std::vector<std::string>& renames, const std::string& source) {
+  const NamedTensors foreign = renamed(foreign_in, renames);
+  // Submodules' tensors first (encoder, decoder, ...), then the model's own
+  // (e.g. a Gaussian decoder's log_variance), as a Python model would list them.
+  NamedTensors targets = module_state(module);
+  std::stable_partition(targets.begin(), targets.end(),
+                        [](const auto& item) { return item.first.find('.') != std::string::npos; });
+  MappedState mapped;
+  std::set<std::string> names;
+  for (const auto& [name, tensor] : foreign) names.insert(name);
+  bool all_named = true;
+  for (const auto& [name, tensor] : targets) all_named = all_named && names.count(name) > 0;
+  if (all_named) {
+    for (const auto& [name, tensor] : foreign) mapped.state[name] = tensor;
+    for (const auto& [name, tensor] : targets)
+      mapped.lines.push_back(fmt::format("{} {} <- {}", name, shape_of(tensor), name));
+    return mapped;
+  }
+  mapped.by_order = true;
+  std::vector<bool> used(foreign.size(), false);
+  std::size_t next = 0;
+  auto describe_targets = [&] {
+    std::string list;
+    for (const auto& [name, tensor] : targets) list += fmt::format("\n  {} {}", name, shape_of(tensor));
+    return list;
+  };
+  for (const auto& [name, target] : targets) {
+    while (next < foreign.size() && used[next]) ++next;
+    if (next == foreign.size())
+      fail(
+          "{} has too few tensors: nothing is left for the model's '{}' {} (matched by order, as the names differ). "
+          "The model's tensors in order:{}",
+          source, name, shape_of(target), describe_targets());
+    const auto& [first_name, first] = foreign[next];
+    if (first.sizes() == target.sizes()) {
+      used[next] = true;
+      mapped.state[name] = first;
+      mapped.lines.push_back(fmt::format("{} {} <- {}", name, shape_of(target), first_name));
+      continue;
+    }
+    const bool half = first.dim() == target.dim() && first.dim() >= 1 && 2 * first.size(0) == target.size(0) &&
+                      first.sizes().slice(1) == target.sizes().slice(1);
+    std::size_t partner = next + 1;
+    while (half && partner < foreign.size() && (used[partner] || foreign[partner].second.sizes() != first.sizes()))
+      ++partner;
+    if (!half || partner == foreign.size())
+      fail(
+          "{}: the model's '{}' is {}, but the next tensor of the file by order, '{}', is {} (the names differ, so "
+          "order decides): the architectures differ. Check model.* of the config, or name the tensors with --rename "
+          "OLD=NEW. The model's tensors in order:{}",
+          source, name, shape_of(target), first_name, shape_of(first), describe_targets());
+    used[next] = used[partner] = true;
+    mapped.state[name] = torch::cat({first, foreign[partner].second}, 0);
+    mapped.lines.push_back(fmt::format("{} {} <- {} + {}", name, shape_of(target), first_name, foreign[partner].first));
+  }
+  for (std::size_t i = 0; i < foreign.size(); ++i)
+    if (!used[i])
+      fail(
+          "{} has a tensor the model lacks: '{}' {} (matched by order, as the names differ); check model.* of the "
+          "config",
+          source, foreign[i].first, shape_of(foreign[i].second));
+  return mapped;
+}
+
+std::vector<std::string> load_foreign_weights(torch::nn::Module& module, const std::string& path,
+                                              const std::vector<std::string>& renames) {
+  NamedTensors foreign;
+  if (looks_like_torch_save(path)) {
+    foreign = read_torch_state_dict(path);
+  } else {
+    auto file = read_safetensors(path);  // sorted by name: order-based matching needs a torch.save file
+    foreign.assign(file.tensors.begin(), file.tensors.end());
+  }
+  MappedState mapped = map_foreign_state(module, foreign, renames, path);
+  load_module_state(module, mapped.state, path);
+  return mapped.lines;
+}
+
+}  // namespace dgm
