@@ -8,7 +8,9 @@
 
 #include <fstream>
 
+#include "apps/pictures.h"
 #include "core/npy.h"
+#include "core/png_grid.h"
 #include "core/random.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
@@ -100,6 +102,25 @@ TEST_F(TorchScriptModel, DgmEvalRunsTheContract) {
   auto incomplete = test::run_dgm("eval --encoder " + paths.encoder + " --data " + paths.dir + "/x.npy");
   EXPECT_EQ(incomplete.exit_code, 1);
   EXPECT_NE(incomplete.output.find("--decoder"), std::string::npos) << incomplete.output;
+}
+
+TEST_F(TorchScriptModel, DgmSampleDrawsAsFromTheNativeModel) {
+  const auto paths = export_pair(vae(), "ts-sample");
+  write_npy(paths.dir + "/x.npy", test::binary_fashion_mnist(200, "test").view({200, 28, 28}));
+  auto result = test::run_dgm("sample --encoder " + paths.encoder + " --decoder " + paths.decoder + " --data " +
+                              paths.dir + "/x.npy --n 12 --seed 5 --device cpu --out " + paths.dir + "/ts.png");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  seed_everything(5);
+  write_samples_png(vae(), 12, {28, 28}, paths.dir + "/native.png");
+  auto difference = (read_png(paths.dir + "/ts.png") - read_png(paths.dir + "/native.png")).abs();
+  EXPECT_LE(difference.max().item<double>(), 1.0);  // one grey level, from rounding
+  auto mixture = test::run_dgm("sample --encoder " + paths.encoder + " --decoder " + paths.decoder + " --data " +
+                               paths.dir + "/x.npy --n 12 --latent-sampler gmm:3 --out " + paths.dir + "/gmm.png");
+  ASSERT_EQ(mixture.exit_code, 0) << mixture.output;
+  EXPECT_NE(mixture.output.find("fitted to the encoder means of 200"), std::string::npos) << mixture.output;
+  auto both = test::run_dgm("sample --out x.png");
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.output.find("--run DIR, or --encoder"), std::string::npos) << both.output;
 }
 
 TEST_F(TorchScriptModel, BrokenContractsAreNamed) {
