@@ -38,7 +38,7 @@ int run_import(const ImportArgs& args) {
   Config config = load_config(args.config, args.sets);
   // The data fixes the model's input size and the pictures' shape.
   ImageSet data = load_images(config.data, "train");
-  Vae model(VaeOptions::from_config(config.model, data.dim()));
+  Vae model(VaeOptions::from_config(config.model, data.dim(), data.image_shape));
   model->to(resolve_dtype(config.train.dtype));
   const auto lines = load_foreign_weights(*model, args.weights, args.renames);
   if (!args.quiet)

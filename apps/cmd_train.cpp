@@ -51,7 +51,7 @@ int run_train(const TrainArgs& args) {
   TrainValidation data = split_validation(all, config.data.val_size, config.train.seed);
 
   seed_everything(config.train.seed);  // the initial weights
-  Vae model(VaeOptions::from_config(config.model, all.dim()));
+  Vae model(VaeOptions::from_config(config.model, all.dim(), all.image_shape));
   model->to(device, dtype);
   if (config.model.output_bias_from_data) model->init_output_bias(data.train.x.mean(0));
   write_run_files(out, config, RunMetadata{DGM_VERSION, libtorch_version(), all.dim(), all.image_shape});

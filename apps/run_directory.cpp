@@ -64,7 +64,7 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device) {
   LoadedRun run;
   run.metadata = read_run_metadata(dir);
   run.config = load_config((fs::path(dir) / "config.yaml").string());
-  run.model = Vae(VaeOptions::from_config(run.config.model, run.metadata.data_dim));
+  run.model = Vae(VaeOptions::from_config(run.config.model, run.metadata.data_dim, run.metadata.image_shape));
   run.model->to(device, resolve_dtype(run.config.train.dtype));
   run.checkpoint = best_checkpoint_path(dir);
   if (!fs::exists(run.checkpoint)) run.checkpoint = last_checkpoint_path(dir);

@@ -141,6 +141,8 @@ const std::vector<Field>& fields() {
       string_field("model.type", DGM_GET(model.type), {"vae"}),
       int_field("model.latent_dim", DGM_GET(model.latent_dim), 1, 100000),
       int_list_field("model.hidden", DGM_GET(model.hidden), 1),
+      string_field("model.network", DGM_GET(model.network), {"mlp", "conv"}),
+      int_list_field("model.conv_channels", DGM_GET(model.conv_channels), 1),
       string_field("model.activation", DGM_GET(model.activation),
                    {"relu", "tanh", "elu", "leaky_relu", "softplus", "gelu"}),
       string_field("model.likelihood", DGM_GET(model.likelihood), {"bernoulli", "gaussian"}),
@@ -236,7 +238,9 @@ void validate(const Config& c, const std::string& source) {
         "{}: train.gradient = dreg is the IWAE bound's gradient: set train.objective=iwae (with k = 1 it is the "
         "'sticking the landing' ELBO gradient)",
         source);
-  if (c.model.type == "vae" && c.model.hidden.empty())
+  if (c.model.network == "conv" && c.model.conv_channels.empty())
+    fail("{}: model.conv_channels must list at least one layer, e.g. [32, 64]", source);
+  if (c.model.type == "vae" && c.model.network == "mlp" && c.model.hidden.empty())
     fail("{}: model.hidden must list at least one layer width, e.g. [400]", source);
 }
 

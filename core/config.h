@@ -33,8 +33,13 @@ struct ModelConfig {
   std::string type = "vae";
   /// Latent dimensions. Default: 20.
   int64_t latent_dim = 20;
-  /// Hidden layer widths of the encoder; the decoder mirrors them. Default: [400].
+  /// Hidden layer widths of the encoder; the decoder mirrors them (with
+  /// network conv: the dense layers between the feature maps and z). Default: [400].
   std::vector<int64_t> hidden{400};
+  /// mlp, or conv (convolutions, 4x4 stride 2, for pictures). Default: mlp.
+  std::string network = "mlp";
+  /// network conv: channels after each convolution. Default: [32, 64].
+  std::vector<int64_t> conv_channels{32, 64};
   /// relu, tanh, elu, leaky_relu, softplus or gelu. Default: relu.
   std::string activation = "relu";
   /// bernoulli (binary or [0,1] data, logits) or gaussian (continuous data).

@@ -14,7 +14,7 @@ torch::Tensor leaky_relu(const torch::Tensor& x) { return torch::leaky_relu(x, 0
 torch::Tensor softplus(const torch::Tensor& x) { return torch::softplus(x); }
 torch::Tensor gelu(const torch::Tensor& x) { return torch::gelu(x); }
 
-using Activation = torch::Tensor (*)(const torch::Tensor&);
+}  // namespace
 
 Activation activation_named(const std::string& name) {
   if (name == "relu") return relu;
@@ -25,8 +25,6 @@ Activation activation_named(const std::string& name) {
   if (name == "gelu") return gelu;
   fail("unknown activation '{}': use relu, tanh, elu, leaky_relu, softplus or gelu", name);
 }
-
-}  // namespace
 
 MlpImpl::MlpImpl(const MlpOptions& options) : options_(options), activation_(activation_named(options.activation())) {
   layers_ = register_module("layers", torch::nn::ModuleList());

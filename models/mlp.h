@@ -12,6 +12,11 @@
 
 namespace dgm {
 
+using Activation = torch::Tensor (*)(const torch::Tensor&);
+
+/// relu, tanh, elu, leaky_relu, softplus or gelu; another name is a dgm::Error.
+Activation activation_named(const std::string& name);
+
 struct MlpOptions {
   MlpOptions(int64_t in_features, std::vector<int64_t> hidden, int64_t out_features)
       : in_features_(in_features), hidden_(std::move(hidden)), out_features_(out_features) {}

@@ -9,7 +9,7 @@
 
 namespace dgm {
 
-VaeOptions VaeOptions::from_config(const ModelConfig& config, int64_t data_dim) {
+VaeOptions VaeOptions::from_config(const ModelConfig& config, int64_t data_dim, std::vector<int64_t> image_shape) {
   if (config.type != "vae") fail("model.type '{}' is not a VAE", config.type);
   return VaeOptions(data_dim, config.latent_dim)
       .hidden(config.hidden)
@@ -18,7 +18,10 @@ VaeOptions VaeOptions::from_config(const ModelConfig& config, int64_t data_dim) 
       .learn_variance(config.learn_variance)
       .variance(config.variance)
       .second_latent_dim(config.second_latent_dim)
-      .second_hidden(config.second_hidden);
+      .second_hidden(config.second_hidden)
+      .network(config.network)
+      .conv_channels(config.conv_channels)
+      .image_shape(std::move(image_shape));
 }
 
 VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
@@ -28,11 +31,29 @@ VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
     fail("unknown likelihood '{}': use bernoulli or gaussian", options.likelihood());
   TORCH_CHECK(options.variance() > 0, "Invalid Gaussian variance: ", options.variance());
   std::vector<int64_t> reversed(options.hidden().rbegin(), options.hidden().rend());
-  encoder_ = register_module(
-      "encoder",
-      Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim()).activation(options.activation())));
-  decoder_ = register_module(
-      "decoder", Mlp(MlpOptions(options.latent_dim(), reversed, options.data_dim()).activation(options.activation())));
+  if (options.network() == "conv") {
+    int64_t pixels = 1;
+    for (const auto size : options.image_shape()) pixels *= size;
+    if (options.image_shape().empty() || pixels != options.data_dim())
+      fail(
+          "model.network = conv needs pictures, but the examples are {} values without a picture shape; use "
+          "model.network=mlp",
+          options.data_dim());
+    ConvNetOptions nets{options.image_shape(), options.conv_channels(), options.hidden(), 2 * options.latent_dim(),
+                        options.activation()};
+    conv_encoder_ = register_module("encoder", ConvEncoder(nets));
+    nets.hidden = reversed;
+    nets.code_size = options.latent_dim();
+    conv_decoder_ = register_module("decoder", ConvDecoder(nets));
+  } else if (options.network() == "mlp") {
+    encoder_ = register_module("encoder", Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim())
+                                                  .activation(options.activation())));
+    decoder_ = register_module(
+        "decoder",
+        Mlp(MlpOptions(options.latent_dim(), reversed, options.data_dim()).activation(options.activation())));
+  } else {
+    fail("unknown model.network '{}': use mlp or conv", options.network());
+  }
   if (options.second_latent_dim() > 0) {
     std::vector<int64_t> second_reversed(options.second_hidden().rbegin(), options.second_hidden().rend());
     upper_encoder_ = register_module(
@@ -52,13 +73,14 @@ VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
 }
 
 DiagNormal VaeImpl::encode(const torch::Tensor& x) {
-  auto out = encoder_->forward(x);
+  auto out = conv_encoder_ ? conv_encoder_->forward(x) : encoder_->forward(x);
   auto parts = out.chunk(2, -1);
   return DiagNormal::from_log_var(parts[0], parts[1]);
 }
 
 torch::Tensor VaeImpl::decode(const torch::Tensor& z) {
-  return decoder_->forward(two_layers() ? z.narrow(-1, 0, options_.latent_dim()) : z);
+  auto z1 = two_layers() ? z.narrow(-1, 0, options_.latent_dim()) : z;
+  return conv_decoder_ ? conv_decoder_->forward(z1) : decoder_->forward(z1);
 }
 
 namespace {
@@ -71,7 +93,7 @@ DiagNormal gaussian_from(const torch::Tensor& out) {
 }  // namespace
 
 std::shared_ptr<Distribution> VaeImpl::prior(int64_t batch) {
-  auto options = encoder_->parameters().front().options();
+  auto options = parameters().front().options();
   if (!two_layers()) return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim(), options));
   // p(z2) = N(0, I), p(z1 | z2) from the upper decoder; z holds [z1, z2].
   auto upper = upper_decoder_;
@@ -93,6 +115,8 @@ std::shared_ptr<Distribution> VaeImpl::proposal(const torch::Tensor& x, const to
 void VaeImpl::init_output_bias(const torch::Tensor& data_mean) {
   TORCH_CHECK(data_mean.numel() == options_.data_dim(), "init_output_bias: a mean of ", data_mean.numel(),
               " values for ", options_.data_dim(), " outputs");
+  if (conv_decoder_)
+    fail("model.output_bias_from_data needs model.network = mlp: a convolutional decoder has one bias per channel");
   torch::NoGradGuard no_grad;
   auto& bias = decoder_->output_bias();
   auto mean = data_mean.to(bias.options()).reshape_as(bias);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "models/conv_nets.h"
 #include "models/latent_variable_model.h"
 #include "models/mlp.h"
 
@@ -21,7 +22,7 @@ struct ModelConfig;
 struct VaeOptions {
   VaeOptions(int64_t data_dim, int64_t latent_dim) : data_dim_(data_dim), latent_dim_(latent_dim) {}
   /// The options that `model.*` of a config describes, for data of `data_dim` values.
-  static VaeOptions from_config(const ModelConfig& config, int64_t data_dim);
+  static VaeOptions from_config(const ModelConfig& config, int64_t data_dim, std::vector<int64_t> image_shape = {});
   TORCH_ARG(int64_t, data_dim);
   TORCH_ARG(int64_t, latent_dim);
   /// Encoder hidden widths; the decoder uses them reversed. Default: {400}.
@@ -39,6 +40,13 @@ struct VaeOptions {
   TORCH_ARG(int64_t, second_latent_dim) = 0;
   /// Hidden widths of q(z2 | z1); p(z1 | z2) uses them reversed. Default: {}.
   TORCH_ARG(std::vector<int64_t>, second_hidden);
+  /// mlp, or conv: convolutions for the x <-> z1 networks (needs image_shape);
+  /// `hidden` then lists the dense layers between feature maps and code. Default: mlp.
+  TORCH_ARG(std::string, network) = "mlp";
+  /// conv: channels after each convolution. Default: {32, 64}.
+  TORCH_ARG(std::vector<int64_t>, conv_channels) = std::vector<int64_t>{32, 64};
+  /// The examples' picture shape, [H, W] or [C, H, W] (conv only). Default: {}.
+  TORCH_ARG(std::vector<int64_t>, image_shape);
 };
 
 class VaeImpl : public TrainableModel {
@@ -71,7 +79,9 @@ class VaeImpl : public TrainableModel {
 
  private:
   VaeOptions options_;
-  Mlp encoder_{nullptr}, decoder_{nullptr};
+  Mlp encoder_{nullptr}, decoder_{nullptr};  // network = mlp
+  ConvEncoder conv_encoder_{nullptr};        // network = conv
+  ConvDecoder conv_decoder_{nullptr};
   Mlp upper_encoder_{nullptr}, upper_decoder_{nullptr};  // q(z2 | z1) and p(z1 | z2)
   torch::Tensor log_variance_;                           // Gaussian likelihood: per-pixel log-variance [D]
 };

@@ -85,6 +85,23 @@ TEST(Cli, TrainEvalSampleEndToEnd) {
   EXPECT_EQ(resume.exit_code, 0) << resume.output;
 }
 
+TEST(Cli, ConvolutionalVaeTrainsAndEvaluates) {
+  const auto dir = test::make_temp_dir("conv");
+  auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + kTinySets +
+                       " --set model.network=conv --set model.conv_channels=[8,16] --out " + dir + "/run");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  std::ifstream metrics(dir + "/run/metrics.jsonl");
+  std::string first, second;
+  std::getline(metrics, first);
+  std::getline(metrics, second);
+  EXPECT_GT(nlohmann::json::parse(second).at("val_elbo").get<double>(),
+            nlohmann::json::parse(first).at("val_elbo").get<double>());
+  auto eval = run_dgm("eval --run " + dir + "/run --k 10 --limit 50 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  auto sample = run_dgm("sample --run " + dir + "/run --n 4 --out " + dir + "/s.png");
+  EXPECT_EQ(sample.exit_code, 0) << sample.output;
+}
+
 TEST(Cli, EvalOfAMissingRunSaysSo) {
   auto result = run_dgm("eval --run /nonexistent/run");
   EXPECT_EQ(result.exit_code, 1);

@@ -71,6 +71,40 @@ TEST(Vae, UnknownLikelihoodOrActivationIsAnError) {
   EXPECT_THROW(Vae(VaeOptions(4, 2).activation("swish")), Error);
 }
 
+TEST(ConvVae, ShapesForEvenAndOddPictureSizes) {
+  seed_everything(2);
+  Vae vae(VaeOptions(784, 8).network("conv").image_shape({28, 28}).hidden({64}));
+  auto x = torch::rand({5, 784});
+  EXPECT_EQ(vae->encode(x).loc().sizes(), (std::vector<int64_t>{5, 8}));
+  EXPECT_EQ(vae->decode(torch::randn({3, 5, 8})).sizes(), (std::vector<int64_t>{3, 5, 784}));
+  // 7 x 9 pictures with 2 channels: 7 -> 4 -> 2 and 9 -> 5 -> 3, and back to 7 x 9.
+  Vae odd(VaeOptions(126, 3).network("conv").image_shape({2, 7, 9}).conv_channels({4, 8}).hidden({}));
+  EXPECT_EQ(odd->decode(torch::randn({6, 3})).sizes(), (std::vector<int64_t>{6, 126}));
+  EXPECT_EQ(odd->log_joint(torch::rand({6, 126}).round(), torch::randn({2, 6, 3})).sizes(),
+            (std::vector<int64_t>{2, 6}));
+  auto message = test::error_message_of([] { Vae flat(VaeOptions(10, 2).network("conv")); });
+  EXPECT_NE(message.find("model.network = conv needs pictures"), std::string::npos) << message;
+  message = test::error_message_of([] {
+    Vae deep(VaeOptions(16, 2).network("conv").image_shape({4, 4}).conv_channels({2, 2, 2, 2}));
+  });
+  EXPECT_NE(message.find("too many for 4x4 pictures"), std::string::npos) << message;
+}
+
+TEST(ConvVae, EncoderIsTheConvolutionsComputedByHand) {
+  seed_everything(3);
+  Vae vae(VaeOptions(784, 4).network("conv").image_shape({28, 28}).conv_channels({3, 5}).hidden({}));
+  auto params = vae->named_parameters();
+  auto x = torch::rand({2, 784});
+  auto h = torch::relu(
+      torch::conv2d(x.view({2, 1, 28, 28}), params["encoder.conv0.weight"], params["encoder.conv0.bias"], 2, 1));
+  h = torch::relu(torch::conv2d(h, params["encoder.conv1.weight"], params["encoder.conv1.bias"], 2, 1));
+  EXPECT_EQ(h.sizes(), (std::vector<int64_t>{2, 5, 7, 7}));
+  auto out = torch::linear(h.flatten(1), params["encoder.head.layers.0.weight"], params["encoder.head.layers.0.bias"]);
+  EXPECT_TRUE(torch::allclose(vae->encode(x).loc(), out.narrow(1, 0, 4), 1e-5, 1e-6));
+  // And the decoder's last layer is a transposed convolution back to 28 x 28.
+  EXPECT_EQ(params["decoder.deconv1.weight"].sizes(), (std::vector<int64_t>{3, 1, 4, 4}));
+}
+
 TEST(Checkpoint, RoundTripRestoresIdenticalOutputs) {
   const auto path = test::make_temp_dir("ckpt") + "/model.pt";
   seed_everything(4);

@@ -1,0 +1,65 @@
+#pragma once
+// Convolutional encoder and decoder for pictures (the DCGAN-style pair most
+// VAE code uses): each layer halves (encoder) or doubles (decoder) the height
+// and width with 4x4 kernels, stride 2, padding 1; fully connected layers
+// join the feature maps and the latent code. They take and give flat
+// examples [..., C*H*W], as the MLPs do, so the VAE is the same either way.
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+#include <vector>
+
+#include "models/mlp.h"
+
+namespace dgm {
+
+struct ConvNetOptions {
+  /// [C, H, W] of the pictures (a [H, W] shape means one channel).
+  std::vector<int64_t> image_shape;
+  /// Channels after each convolution, e.g. {32, 64}.
+  std::vector<int64_t> channels;
+  /// Fully connected widths between the feature maps and the code.
+  std::vector<int64_t> hidden;
+  /// The encoder's output (2 * latent) or the decoder's input (latent) size.
+  int64_t code_size = 0;
+  std::string activation = "relu";
+};
+
+/// [..., C*H*W] -> [..., code_size].
+class ConvEncoderImpl : public torch::nn::Module {
+ public:
+  explicit ConvEncoderImpl(const ConvNetOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  std::vector<int64_t> image_shape_;
+  std::vector<torch::nn::Conv2d> convs_;
+  Mlp head_{nullptr};
+  torch::Tensor (*activation_)(const torch::Tensor&);
+};
+TORCH_MODULE(ConvEncoder);
+
+/// [..., code_size] -> [..., C*H*W] (logits or means: no activation at the end).
+class ConvDecoderImpl : public torch::nn::Module {
+ public:
+  explicit ConvDecoderImpl(const ConvNetOptions& options);
+  torch::Tensor forward(const torch::Tensor& z);
+  /// The last transposed convolution's bias [C] (one per channel).
+  torch::Tensor& output_bias();
+
+ private:
+  std::vector<int64_t> image_shape_, first_map_;  // first_map_: [channels, h, w] after the dense layers
+  Mlp head_{nullptr};
+  std::vector<torch::nn::ConvTranspose2d> deconvs_;
+  torch::Tensor (*activation_)(const torch::Tensor&);
+};
+TORCH_MODULE(ConvDecoder);
+
+/// [C, H, W] of a picture shape ([H, W] -> [1, H, W]); anything else is a dgm::Error.
+std::vector<int64_t> channels_first(const std::vector<int64_t>& image_shape);
+
+}  // namespace dgm
