@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -12,9 +13,11 @@
 #include "core/error.h"
 #include "core/random.h"
 #include "estimators/elbo.h"
+#include "estimators/iwae_bound.h"
 #include "models/vae.h"
 #include "test_support.h"
 #include "trainers/checkpoint.h"
+#include "trainers/objective.h"
 #include "trainers/trainer.h"
 
 namespace dgm {
@@ -225,6 +228,37 @@ TEST(Trainer, LearningRateFollowsTheMilestones) {
   EXPECT_DOUBLE_EQ(learning_rate_at(options, 3), 5e-4);
   EXPECT_DOUBLE_EQ(learning_rate_at(options, 4), 2.5e-4);
   EXPECT_DOUBLE_EQ(learning_rate_at(options, 100), 2.5e-4);
+}
+
+TEST(Trainer, IwaeTrainingRaisesTheTestBoundOverElboTraining) {
+  DataConfig data;
+  data.limit = 4000;
+  const TrainValidation split = split_validation(load_images(data, "train"), 500, 0);
+  const auto test_x = test::binary_fashion_mnist(500, "test");
+  auto test_bound = [&](std::unique_ptr<Objective> objective, const std::string& name) {
+    seed_everything(0);
+    Vae vae(VaeOptions(784, 10).hidden({100}));
+    TrainerOptions options;
+    options.epochs = 10;
+    options.batch_size = 50;
+    options.out_dir = test::make_temp_dir(name);
+    options.progress = false;
+    Trainer(vae.ptr(), std::move(objective), options).fit(split.train, split.validation);
+    vae->eval();
+    torch::NoGradGuard no_grad;
+    seed_everything(9);
+    IwaeOptions iwae;
+    iwae.k = 500;
+    iwae.chunk = 100;
+    return iwae_bound(*vae, test_x, iwae).mean().item<double>();
+  };
+  const double elbo_trained = test_bound(make_elbo_objective(1), "by-elbo");
+  const double iwae_trained = test_bound(make_iwae_objective(10), "by-iwae");
+  const double dreg_trained = test_bound(make_iwae_objective(10, true), "by-dreg");
+  std::printf("test IWAE-500 after 10 epochs: ELBO-trained %.2f, IWAE-10 %.2f, IWAE-10 with DReG %.2f\n", elbo_trained,
+              iwae_trained, dreg_trained);
+  EXPECT_GT(iwae_trained, elbo_trained);
+  EXPECT_GT(dreg_trained, elbo_trained);
 }
 
 }  // namespace
