@@ -41,34 +41,38 @@ int64_t mixture_components(const std::string& sampler) {
   fail("--latent-sampler {}: use prior or gmm:K with K >= 1 components", sampler);
 }
 
-/// The model to sample, and the examples its codes come from for gmm:K: a
-/// run's training images, or --data for a TorchScript pair.
+/// The model to sample, its picture shape, and the examples its codes come
+/// from for gmm:K: a run's training images, or --data for a TorchScript pair.
 struct SampleSubject {
-  EstimationSubject subject;
-  torch::Tensor train;
-  std::string train_source;
+  std::shared_ptr<void> owner;
+  LatentVariableModel* model = nullptr;
+  std::vector<int64_t> image_shape;
+  torch::Tensor train;  ///< loaded only for gmm:K
 };
 
 SampleSubject sample_subject(const SampleArgs& args, const torch::Device& device, bool need_train) {
+  SampleSubject out;
+  if (!args.run.empty()) {
+    auto run = std::make_shared<LoadedRun>(load_run(args.run, device));
+    out.model = run->model.get();
+    out.image_shape = run->metadata.image_shape;
+    if (need_train)
+      out.train = load_images(run->config.data, "train").x.to(device, resolve_dtype(run->config.train.dtype));
+    out.owner = run;
+    return out;
+  }
   SubjectOptions options;
-  options.run = args.run;
   options.encoder = args.encoder;
   options.decoder = args.decoder;
   options.likelihood = args.likelihood;
   options.data = args.data;
   options.n = 0;  // every example of --data
   options.device = device.str();
-  SampleSubject out{load_subject(options), {}, {}};
-  if (!need_train) return out;
-  if (args.run.empty()) {
-    out.train = out.subject.x;
-    out.train_source = args.data;
-  } else {
-    LoadedRun run = load_run(args.run, device);
-    ImageSet train = load_images(run.config.data, "train");
-    out.train = train.x.to(device, resolve_dtype(run.config.train.dtype));
-    out.train_source = train.source;
-  }
+  auto subject = std::make_shared<EstimationSubject>(load_subject(options));
+  out.model = subject->model;
+  out.image_shape = subject->image_shape;
+  out.train = subject->x;
+  out.owner = subject;
   return out;
 }
 
@@ -78,8 +82,8 @@ int run_sample(const SampleArgs& args) {
   const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
   const int64_t components = mixture_components(args.latent_sampler);
   SampleSubject loaded = sample_subject(args, device, components > 0);
-  LatentVariableModel& model = *loaded.subject.model;
-  const auto& image_shape = loaded.subject.image_shape;
+  LatentVariableModel& model = *loaded.model;
+  const auto& image_shape = loaded.image_shape;
   if (image_shape.empty())
     fail("the examples ({} values) have no picture shape, so they cannot be drawn as PNG", model.data_dim());
   if (components == 0) {

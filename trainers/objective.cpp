@@ -90,8 +90,6 @@ std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
     options.free_bits = config.free_bits;
     return make_elbo_objective(options);
   }
-  if (config.gradient == "dreg" && config.objective != "iwae")
-    fail("train.gradient = dreg is the IWAE bound's gradient: set train.objective=iwae");
   if (config.objective == "iwae") return make_iwae_objective(config.k, config.gradient == "dreg");
   if (config.objective == "exact") return make_exact_objective();
   fail("unknown train.objective '{}': use elbo, iwae or exact", config.objective);
