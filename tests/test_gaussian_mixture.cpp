@@ -157,6 +157,21 @@ TEST(GmmEm, NeverDecreasesTheLogLikelihoodForAnyCovarianceType) {
   }
 }
 
+TEST(GmmEm, CachedFeaturesFollowTheSamePath) {
+  auto x = known_data(5000);
+  EmOptions options;
+  options.components = 4;
+  options.tol = 0;
+  options.max_iter = 10;
+  options.chunk_rows = 700;  // chunks of unequal size
+  EmResult cached = fit_gaussian_mixture(x, options);
+  options.feature_cache_bytes = 0;  // rebuilt every iteration
+  EmResult rebuilt = fit_gaussian_mixture(x, options);
+  ASSERT_EQ(cached.history.size(), rebuilt.history.size());
+  for (std::size_t i = 0; i < cached.history.size(); ++i) EXPECT_EQ(cached.history[i], rebuilt.history[i]) << i;
+  EXPECT_TRUE(torch::equal(cached.mixture.means(), rebuilt.mixture.means()));
+}
+
 TEST(GmmEm, RecoversTheGeneratingMixtureUpToLabelSwitching) {
   auto x = known_data(30000);
   EmOptions options;

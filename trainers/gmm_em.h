@@ -42,6 +42,9 @@ struct EmOptions {
   /// chunk's features stay in cache between the E- and the M-step product
   /// (2048 ran 1.5 times faster than 16384 for D = 16). Default: 2048.
   int64_t chunk_rows = 2048;
+  /// Full covariances: keep every chunk's quadratic features (N x (D(D+3)/2 + 1)
+  /// values) across iterations when they take at most this many bytes. Default: 1 GiB.
+  int64_t feature_cache_bytes = int64_t{1} << 30;
   /// Lloyd iterations of the kmeans initialisation (at most). Default: 30.
   int64_t kmeans_iter = 30;
 };
