@@ -1,4 +1,4 @@
-// Python state dicts (tests/fixtures, made by make_python_state_dict.py with
+// Python state dicts (tests/fixtures, made by make_python_fixtures.py with
 // Debian's python3-torch) into the native VAE: the mapping by order with the
 // two encoder heads stacked reproduces the Python model's outputs; every
 // mismatch, an OrderedDict and a damaged file give their messages.
