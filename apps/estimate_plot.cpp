@@ -29,11 +29,12 @@ void write_estimate_plot(const std::string& path, LatentVariableModel& model, co
   torch::NoGradGuard no_grad;
   const int64_t samples = std::max<int64_t>(1000, *std::max_element(ks.begin(), ks.end()));
   const Proposal blind = model.latent_support_size() > 0 ? uniform_proposal() : prior_proposal();
-  auto naive = running_log_mean(
-      importance_log_weights(model, example, *blind(model, example, example_mask), samples, example_mask).select(1, 0));
-  auto importance = running_log_mean(
-      importance_log_weights(model, example, *proposal(model, example, example_mask), samples, example_mask)
-          .select(1, 0));
+  auto log_weights = [&](const Distribution& q) {
+    auto z = draw_samples(q, samples, draws_in_blocks(example));
+    return importance_log_weights(model, example, q, z, example_mask).select(1, 0);
+  };
+  auto naive = running_log_mean(log_weights(*blind(model, example, example_mask)));
+  auto importance = running_log_mean(log_weights(*proposal(model, example, example_mask)));
 
   render_with_gnuplot(path, [&](const std::string& dir, const std::string& png) {
     const std::string running_file = (fs::path(dir) / "running.dat").string();

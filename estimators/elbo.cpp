@@ -13,7 +13,7 @@ ElboTerms elbo(LatentVariableModel& model, const torch::Tensor& x, const ElboOpt
   check_estimator_input(x, options.samples, mask, "ELBO");
   auto q = model.proposal(x, mask);
   auto p = model.prior(x.size(0));
-  auto z = draw_samples(*q, options.samples);
+  auto z = draw_samples(*q, options.samples, draws_in_blocks(x));
   auto expected_log_likelihood = model.log_likelihood(x, z, mask).mean(0);
   if (options.free_bits < 0 || options.kl_weight < 0)
     fail("ELBO: free_bits = {} and kl_weight = {} must both be >= 0", options.free_bits, options.kl_weight);

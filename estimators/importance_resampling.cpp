@@ -17,9 +17,10 @@ torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tenso
   auto q = options.proposal(model, x, mask);
   const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
   std::vector<torch::Tensor> zs, log_ws;
+  SampleStream draws(*q, options.k, draws_in_blocks(x));
   for (int64_t drawn = 0; drawn < options.k; drawn += chunk) {
-    auto z = draw_samples(*q, std::min(chunk, options.k - drawn));
-    auto log_w = model.log_joint(x, z, mask) - q->log_prob(z);
+    auto z = draws.next(std::min(chunk, options.k - drawn));
+    auto log_w = importance_log_weights(model, x, *q, z, mask);
     check_log_weights(log_w, "importance resampling");
     zs.push_back(z);
     log_ws.push_back(log_w);

@@ -22,8 +22,9 @@ ImportanceEstimate importance_sampling(LatentVariableModel& model, const torch::
   auto q = options.proposal(model, x, mask);
   const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
   WeightStatistics statistics;
+  SampleStream draws(*q, options.k, draws_in_blocks(x));
   for (int64_t drawn = 0; drawn < options.k; drawn += chunk)
-    statistics.add(importance_log_weights(model, x, *q, std::min(chunk, options.k - drawn), mask));
+    statistics.add(importance_log_weights(model, x, *q, draws.next(std::min(chunk, options.k - drawn)), mask));
   return statistics.result();
 }
 

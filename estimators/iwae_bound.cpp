@@ -15,8 +15,9 @@ torch::Tensor iwae_bound(LatentVariableModel& model, const torch::Tensor& x, con
   auto q = options.proposal(model, x, mask);  // the encoder runs once; only z is drawn per chunk
   const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
   LogSumExpAccumulator total;
+  SampleStream draws(*q, options.k, draws_in_blocks(x));
   for (int64_t drawn = 0; drawn < options.k; drawn += chunk) {
-    auto log_weights = importance_log_weights(model, x, *q, std::min(chunk, options.k - drawn), mask);
+    auto log_weights = importance_log_weights(model, x, *q, draws.next(std::min(chunk, options.k - drawn)), mask);
     if (options.check_weights) check_log_weights(log_weights, "IWAE bound");
     total.add(log_weights);
   }

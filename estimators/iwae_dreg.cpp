@@ -18,7 +18,7 @@ torch::Tensor iwae_bound_dreg(LatentVariableModel& model, const torch::Tensor& x
         "the doubly reparameterized gradient needs a reparameterizable proposal; {} has none: use "
         "train.gradient=standard",
         q->name());
-  auto z = draw_samples(*q, k);  // [k, B, *event], a function of phi
+  auto z = draw_samples(*q, k, draws_in_blocks(x));  // [k, B, *event], a function of phi
   // z as the model sees it: a separate node, so that a hook can reweight the
   // gradient flowing back from log p(x, z) alone.
   auto z_model = z.clone();

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/distributions.h"
+#include "core/error.h"
 #include "core/random.h"
 #include "estimators/active_units.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
+#include "estimators/log_weights.h"
 #include "models/vae.h"
 #include "test_support.h"
 
@@ -20,6 +23,29 @@ const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 torch::Tensor data_for(int64_t batch, int64_t dim, double scale) {
   torch::manual_seed(99);
   return torch::randn({batch, dim}, kF64) * scale;
+}
+
+TEST(SampleStream, ChunksDoNotChangeTheDrawsInEitherMode) {
+  // The block mode is what runs on a GPU; it is checked here on the CPU.
+  DiagNormal q(torch::randn({3, 2}), torch::rand({3, 2}) + 0.5);
+  Bernoulli b(torch::randn({3, 4}));
+  for (const bool in_blocks : {false, true}) {
+    for (const Distribution* d : {static_cast<const Distribution*>(&q), static_cast<const Distribution*>(&b)}) {
+      seed_everything(8);
+      auto whole = SampleStream(*d, 1000, in_blocks).next(1000);
+      seed_everything(8);
+      SampleStream stream(*d, 1000, in_blocks);
+      auto pieces = torch::cat({stream.next(70), stream.next(250), stream.next(1), stream.next(679)});
+      EXPECT_TRUE(torch::equal(whole, pieces)) << d->name() << (in_blocks ? " in blocks" : " one by one");
+      EXPECT_EQ(whole.size(0), 1000);
+      EXPECT_THROW(stream.next(1), Error);
+    }
+  }
+  // Block draws are gradients' paths too.
+  auto loc = torch::zeros({2, 3}, torch::requires_grad());
+  DiagNormal r(loc, torch::ones({2, 3}));
+  SampleStream(r, 300, true).next(300).sum().backward();
+  EXPECT_TRUE(torch::allclose(loc.grad(), torch::full({2, 3}, 300.0)));
 }
 
 TEST(IwaeBound, ChunkedEqualsUnchunked) {
@@ -133,7 +159,6 @@ TEST_F(TrainedVae, IwaeBoundIsAboveTheElboAndGrowsWithK) {
 
 }  // namespace
 }  // namespace dgm
-
 
 namespace dgm {
 namespace {
