@@ -93,13 +93,9 @@ EvalSubject run_subject(const EvalArgs& args, const torch::Device& device) {
   }
   EvalSubject subject;
   subject.eval = with_overrides(run->config.eval, args);
-  DataConfig data_config = run->config.data;
-  if (!args.data.empty()) data_config.path = args.data;
-  // --data FILE is the set to evaluate; a directory is searched for the split.
-  ImageSet data = (!args.data.empty() && !std::filesystem::is_directory(args.data))
-                      ? read_images(args.data)
-                      : load_images(data_config, subject.eval.split);
-  data = data.to(device, resolve_dtype(run->config.train.dtype));
+  const DataConfig& data_config = run->config.data;
+  ImageSet data =
+      load_examples(data_config, args.data, subject.eval.split).to(device, resolve_dtype(run->config.train.dtype));
   if (data.dim() != run->metadata.data_dim)
     fail("{} has examples of {} values, but the run was trained on {}", data.source, data.dim(),
          run->metadata.data_dim);
@@ -117,11 +113,7 @@ EvalSubject torchscript_subject(const EvalArgs& args, const torch::Device& devic
     fail("dgm eval needs --run DIR, or --encoder ENC.pt --decoder DEC.pt --data PATH for a TorchScript model");
   EvalSubject subject;
   subject.eval = with_overrides(EvalConfig{}, args);
-  DataConfig data_config;
-  data_config.path = args.data;
-  ImageSet data =
-      std::filesystem::is_directory(args.data) ? load_images(data_config, subject.eval.split) : read_images(args.data);
-  data = data.to(device);
+  ImageSet data = load_examples(DataConfig{}, args.data, subject.eval.split).to(device);
   // A foreign model's data is used as given unless the user says how it was trained.
   subject.x = prepared(data, args, args.binarize.empty() ? "none" : args.binarize, args.likelihood == "bernoulli",
                        subject.eval.seed);

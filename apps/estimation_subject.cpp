@@ -17,29 +17,17 @@
 #include "trainers/trainer.h"
 
 namespace dgm {
-namespace {
-
-ImageSet first_examples(const DataConfig& data, const std::string& split, int64_t n) {
-  ImageSet set = load_images(data, split);
-  if (n > 0 && n < set.size()) set.x = set.x.slice(0, 0, n);
-  return set;
-}
-
-}  // namespace
-
 EstimationSubject load_subject(const SubjectOptions& options) {
   const torch::Device device = prepare_device(options.device, 0);
   EstimationSubject subject;
   if (!options.run.empty()) {
     auto run = std::make_shared<LoadedRun>(load_run(options.run, device));
-    DataConfig data = run->config.data;
-    if (!options.data.empty()) data.path = options.data;
-    ImageSet test = first_examples(data, "test", options.n);
+    ImageSet test = load_examples(run->config.data, options.data, "test", options.n);
     if (test.dim() != run->metadata.data_dim)
       fail("{} has examples of {} values, but the run was trained on {}", test.source, test.dim(),
            run->metadata.data_dim);
     auto x = test.x.to(device, resolve_dtype(run->config.train.dtype));
-    subject.x = data.binarize == "none" ? x : binarize_seeded(x, derive_seed(options.seed, 1));
+    subject.x = run->config.data.binarize == "none" ? x : binarize_seeded(x, derive_seed(options.seed, 1));
     subject.image_shape = test.image_shape;
     subject.model = run->model.get();
     subject.description =
@@ -50,11 +38,7 @@ EstimationSubject load_subject(const SubjectOptions& options) {
   if (!options.encoder.empty() || !options.decoder.empty()) {
     if (options.encoder.empty() || options.decoder.empty() || options.data.empty())
       fail("a TorchScript model needs --encoder ENC.pt, --decoder DEC.pt and --data PATH");
-    DataConfig data;
-    data.path = options.data;
-    ImageSet test = std::filesystem::is_directory(options.data) ? first_examples(data, "test", options.n)
-                                                                : read_images(options.data);
-    if (options.n > 0 && options.n < test.size()) test.x = test.x.slice(0, 0, options.n);
+    ImageSet test = load_examples(DataConfig{}, options.data, "test", options.n);
     auto model =
         std::make_shared<TorchScriptVae>(options.encoder, options.decoder, options.likelihood, test.dim(), device);
     auto x = test.x.to(device);
@@ -70,8 +54,8 @@ EstimationSubject load_subject(const SubjectOptions& options) {
   }
   DataConfig data;
   if (!options.data.empty()) data.path = options.data;
-  ImageSet train = first_examples(data, "train", options.fit_n);
-  ImageSet test = first_examples(data, "test", options.n);
+  ImageSet train = load_examples(data, "", "train", options.fit_n);
+  ImageSet test = load_examples(data, "", "test", options.n);
   subject.image_shape = test.image_shape;
   if (options.model == "ppca") {
     const int64_t latent = options.latent_dim > 0 ? options.latent_dim : 8;

@@ -27,6 +27,19 @@ std::string missing_data_hint(const std::string& path) {
 
 }  // namespace
 
+ImageSet load_examples(DataConfig config, const std::string& path, const std::string& split, int64_t n) {
+  std::error_code ec;
+  ImageSet set;
+  if (!path.empty() && !fs::is_directory(path, ec)) {
+    set = read_images(path);
+  } else {
+    if (!path.empty()) config.path = path;
+    set = load_images(config, split);
+  }
+  if (n > 0 && n < set.size()) set.x = set.x.slice(0, 0, n);
+  return set;
+}
+
 std::string images_file(const DataConfig& config, const std::string& split) {
   if (split != "train" && split != "test") fail("unknown split '{}': use train or test", split);
   std::error_code ec;

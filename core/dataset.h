@@ -37,6 +37,11 @@ ImageSet read_images(const std::string& path);
 /// images_file + read_images, with data.limit applied to the training split.
 ImageSet load_images(const DataConfig& config, const std::string& split);
 
+/// The examples a command works on: `path` itself when it is a file (IDX or
+/// NPY: the set to use), else the `split` of `config`, with data.path set to
+/// `path` when one is given (a directory). The first `n` only, when n > 0.
+ImageSet load_examples(DataConfig config, const std::string& path, const std::string& split, int64_t n = 0);
+
 struct TrainValidation {
   ImageSet train;
   ImageSet validation;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/npy.h"
 #include "core/png_grid.h"
 #include "test_support.h"
 
@@ -73,6 +74,11 @@ TEST(Cli, TrainEvalSampleEndToEnd) {
   auto again = run_dgm("eval --run " + run + " --k 20 --limit 150 --batch-size 64 --json");
   EXPECT_EQ(nlohmann::json::parse(again.output.substr(again.output.find('{'))).at("iwae").get<double>(), iwae);
 
+  // --data FILE is the set to use, for eval and estimate alike.
+  write_npy(dir + "/x.npy", test::binary_fashion_mnist(30, "test"));
+  auto on_file = run_dgm("estimate --run " + run + " --data " + dir + "/x.npy --n 10 --k 1,5 --repeats 2 --json");
+  ASSERT_EQ(on_file.exit_code, 0) << on_file.output;
+  EXPECT_EQ(nlohmann::json::parse(on_file.output.substr(on_file.output.find('{'))).at("n").get<int>(), 10);
   auto sample = run_dgm("sample --run " + run + " --n 10 --out " + dir + "/ten.png --seed 3");
   ASSERT_EQ(sample.exit_code, 0) << sample.output;
   EXPECT_EQ(read_png(dir + "/ten.png").sizes(), (std::vector<int64_t>{3 * 30 + 2, 4 * 30 + 2, 1}));
