@@ -24,7 +24,7 @@ torch::Tensor log_mean_exp(const torch::Tensor& x, int64_t dim) {
 
 void LogSumExpAccumulator::add(const torch::Tensor& chunk) {
   TORCH_CHECK(chunk.dim() >= 1 && chunk.size(0) > 0, "LogSumExpAccumulator::add needs a non-empty chunk");
-  auto chunk_max = std::get<0>(chunk.max(0));
+  auto chunk_max = chunk.amax(0);  // amax: max(dim) would also find the indices
   if (count_ == 0) {
     max_ = torch::full_like(chunk_max, -std::numeric_limits<double>::infinity());
     sum_ = torch::zeros_like(chunk_max);

@@ -72,25 +72,24 @@ VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
   }
 }
 
-DiagNormal VaeImpl::encode(const torch::Tensor& x) {
-  auto out = conv_encoder_ ? conv_encoder_->forward(x) : encoder_->forward(x);
-  auto parts = out.chunk(2, -1);
-  return DiagNormal::from_log_var(parts[0], parts[1]);
-}
-
-torch::Tensor VaeImpl::decode(const torch::Tensor& z) {
-  auto z1 = two_layers() ? z.narrow(-1, 0, options_.latent_dim()) : z;
-  return conv_decoder_ ? conv_decoder_->forward(z1) : decoder_->forward(z1);
-}
-
 namespace {
 
+/// A network's output [..., 2 L] read as (mean, log-variance).
 DiagNormal gaussian_from(const torch::Tensor& out) {
   auto parts = out.chunk(2, -1);
   return DiagNormal::from_log_var(parts[0], parts[1]);
 }
 
 }  // namespace
+
+DiagNormal VaeImpl::encode(const torch::Tensor& x) {
+  return gaussian_from(conv_encoder_ ? conv_encoder_->forward(x) : encoder_->forward(x));
+}
+
+torch::Tensor VaeImpl::decode(const torch::Tensor& z) {
+  auto z1 = two_layers() ? z.narrow(-1, 0, options_.latent_dim()) : z;
+  return conv_decoder_ ? conv_decoder_->forward(z1) : decoder_->forward(z1);
+}
 
 std::shared_ptr<Distribution> VaeImpl::prior(int64_t batch) {
   auto options = parameters().front().options();
