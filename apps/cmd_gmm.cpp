@@ -22,7 +22,7 @@ namespace {
 struct GmmArgs {
   std::string data, out, model, init_from, plot, components = "1", covariance = "full", init = "kmeans", select = "bic";
   std::string device = "auto", dtype = "float64";
-  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 2048;
+  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 2048, workers = 0;
   double tol = 1e-3, reg_covar = 1e-6;
   bool json = false, proba = false, reseed = false;
 };
@@ -66,6 +66,7 @@ int run_fit(const GmmArgs& args) {
   options.seed = static_cast<uint64_t>(args.seed);
   options.reseed_collapsed = args.reseed;
   options.chunk_rows = args.chunk_rows;
+  options.workers = args.workers;
 
   std::optional<EmResult> best;
   double best_criterion = 0;
@@ -219,6 +220,10 @@ Command add_gmm_command(CLI::App& parent) {
   fit->add_option("--chunk-rows", args->chunk_rows, "Points per chunk of the E-step; bounds memory (default 2048)")
       ->check(CLI::PositiveNumber);
   fit->add_option("--threads", args->threads, "LibTorch intra-op threads (default 0 = auto: 1 beside OpenBLAS)")
+      ->check(CLI::NonNegativeNumber);
+  fit->add_option("--workers", args->workers,
+                  "CPU threads sharing the E-step's chunks, each with single-threaded products "
+                  "(default 0 = auto: OpenBLAS's threads)")
       ->check(CLI::NonNegativeNumber);
   fit->add_option("--out,-o", args->out, "Save the fitted mixture to this directory");
   fit->add_flag("--json", args->json, "Print one JSON object");

@@ -157,19 +157,27 @@ TEST(GmmEm, NeverDecreasesTheLogLikelihoodForAnyCovarianceType) {
   }
 }
 
-TEST(GmmEm, CachedFeaturesFollowTheSamePath) {
+TEST(GmmEm, ChunksSharedByThreadsGiveTheSameFit) {
+  // One worker runs every chunk in order; three split them (unequal shares,
+  // the last chunk short): only the order of the final sums differs.
   auto x = known_data(5000);
-  EmOptions options;
-  options.components = 4;
-  options.tol = 0;
-  options.max_iter = 10;
-  options.chunk_rows = 700;  // chunks of unequal size
-  EmResult cached = fit_gaussian_mixture(x, options);
-  options.feature_cache_bytes = 0;  // rebuilt every iteration
-  EmResult rebuilt = fit_gaussian_mixture(x, options);
-  ASSERT_EQ(cached.history.size(), rebuilt.history.size());
-  for (std::size_t i = 0; i < cached.history.size(); ++i) EXPECT_EQ(cached.history[i], rebuilt.history[i]) << i;
-  EXPECT_TRUE(torch::equal(cached.mixture.means(), rebuilt.mixture.means()));
+  for (CovarianceType type : {CovarianceType::kFull, CovarianceType::kDiag}) {
+    EmOptions options;
+    options.components = 4;
+    options.covariance = type;
+    options.tol = 0;
+    options.max_iter = 10;
+    options.chunk_rows = 700;
+    options.workers = 1;
+    EmResult one = fit_gaussian_mixture(x, options);
+    options.workers = 3;
+    EmResult three = fit_gaussian_mixture(x, options);
+    ASSERT_EQ(one.history.size(), three.history.size());
+    for (std::size_t i = 0; i < one.history.size(); ++i)
+      EXPECT_NEAR(one.history[i], three.history[i], 1e-12) << to_string(type) << " " << i;
+    EXPECT_TRUE(torch::allclose(one.mixture.means(), three.mixture.means(), 1e-10, 1e-12)) << to_string(type);
+    EXPECT_TRUE(torch::allclose(one.mixture.precision_cholesky(), three.mixture.precision_cholesky(), 1e-9, 1e-12));
+  }
 }
 
 TEST(GmmEm, RecoversTheGeneratingMixtureUpToLabelSwitching) {

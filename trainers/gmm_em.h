@@ -42,9 +42,11 @@ struct EmOptions {
   /// chunk's features stay in cache between the E- and the M-step product
   /// (2048 ran 1.5 times faster than 16384 for D = 16). Default: 2048.
   int64_t chunk_rows = 2048;
-  /// Full covariances: keep every chunk's quadratic features (N x (D(D+3)/2 + 1)
-  /// values) across iterations when they take at most this many bytes. Default: 1 GiB.
-  int64_t feature_cache_bytes = int64_t{1} << 30;
+  /// CPU threads that share the E-step's chunks, each running its matrix
+  /// products single-threaded (0 = auto: OpenBLAS's thread count, or 1 on
+  /// another BLAS; the GPU always uses 1). Results do not depend on it beyond
+  /// the order of the final sums (about 1e-16 relative). Default: 0.
+  int64_t workers = 0;
   /// Lloyd iterations of the kmeans initialisation (at most). Default: 30.
   int64_t kmeans_iter = 30;
 };
@@ -79,6 +81,8 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x, const EmOptions& options,
 
 /// Cluster centres by k-means++ seeding (Arthur & Vassilvitskii 2007, with
 /// scikit-learn's greedy local trials) and up to `iterations` Lloyd steps: [K, D].
-torch::Tensor kmeans_centres(const torch::Tensor& x, int64_t k, int64_t iterations, int64_t chunk_rows);
+/// `workers` CPU threads share the distance computations (see EmOptions::workers).
+torch::Tensor kmeans_centres(const torch::Tensor& x, int64_t k, int64_t iterations, int64_t chunk_rows,
+                             int workers = 1);
 
 }  // namespace dgm
