@@ -13,8 +13,10 @@ namespace dgm {
 /// not OpenBLAS (or not reachable).
 int blas_threads();
 
-/// While alive, OpenBLAS runs each product on the calling thread; the previous
-/// count comes back at the end of the scope. Does nothing without OpenBLAS.
+/// While alive, OpenBLAS runs each product on the thread that calls it; the
+/// previous count comes back at the end of the scope. The setting is
+/// process-wide (OpenBLAS has no other), so products other threads run
+/// meanwhile are single-threaded too. Scopes nest. Does nothing without OpenBLAS.
 class SingleThreadedBlas {
  public:
   SingleThreadedBlas();
