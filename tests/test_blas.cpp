@@ -22,7 +22,9 @@ TEST(Blas, LibTorchRunsOnOpenBlas) {
   const std::string library = loaded_blas_library();
   // Debian's LibTorch (BLAS_INFO=generic) calls the system's libblas.so.3;
   // PyTorch's own builds link MKL in and map no libblas.so.3 at all.
-  if (at::show_config().find("BLAS_INFO=mkl") == std::string::npos) EXPECT_FALSE(library.empty());
+  if (at::show_config().find("BLAS_INFO=mkl") == std::string::npos) {
+    EXPECT_FALSE(library.empty());
+  }
   EXPECT_FALSE(on_reference_blas()) << library << ": " << blas_warning();
   EXPECT_TRUE(blas_warning().empty());
 }
@@ -52,7 +54,9 @@ TEST(Blas, RunSplitCoversEveryItemOnceInContiguousShares) {
     EXPECT_EQ(calls.load(), std::min(workers, 10));
     for (std::size_t i = 0; i < owner.size(); ++i) {
       EXPECT_GE(owner[i], 0) << "item " << i << " with " << workers << " workers";
-      if (i > 0) EXPECT_GE(owner[i], owner[i - 1]) << "shares are not contiguous";
+      if (i > 0) {
+        EXPECT_GE(owner[i], owner[i - 1]) << "shares are not contiguous";
+      }
     }
   }
   // More workers than items: one item each, nobody idle.
