@@ -194,21 +194,21 @@ Command add_estimate_command(CLI::App& parent) {
   app->add_option("--binarize", args->subject.binarize, "TorchScript data: none (default), fixed or dynamic")
       ->check(CLI::IsMember({"none", "fixed", "dynamic"}));
   app->add_option("--latent-dim", args->subject.latent_dim, "Latent size of --model (default: pPCA 8, SBN 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   app->add_option("--fit-n", args->subject.fit_n, "Training images --model is fitted on (default 2000)")
-      ->check(CLI::PositiveNumber);
-  app->add_option("--epochs", args->subject.epochs, "SBN fitting epochs (default 5)")->check(CLI::PositiveNumber);
+      ->check(at_least(1));
+  app->add_option("--epochs", args->subject.epochs, "SBN fitting epochs (default 5)")->check(at_least(1));
   app->add_option("--data", args->subject.data, "Data: an IDX directory or file (default: the run's, Fashion-MNIST)");
-  app->add_option("--n", args->subject.n, "Test examples evaluated (default 100)")->check(CLI::PositiveNumber);
+  app->add_option("--n", args->subject.n, "Test examples evaluated (default 100)")->check(at_least(1));
   app->add_option("--estimators", args->estimators, "Comma list of naive, is, iwae, elbo, exact (default: all)");
   app->add_option("--k", args->ks, "Comma list of sample counts (default 1,10,100,1000)");
   app->add_option("--repeats", args->repeats, "Independent repeats per estimator and k (default 5)");
   app->add_option("--proposal", args->proposal,
                   "encoder (the model's q), posterior (exact, pPCA), prior, uniform (finite z) or widened:F");
   app->add_option("--mask", args->mask, "Hidden entries: none, top-half, bottom-half or random:P (default none)");
-  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(CLI::PositiveNumber);
-  app->add_option("--batch-size", args->batch_size, "Examples per batch (default 100)")->check(CLI::PositiveNumber);
-  app->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(at_least(1));
+  app->add_option("--batch-size", args->batch_size, "Examples per batch (default 100)")->check(at_least(1));
+  app->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
   add_device_option(*app, args->subject.device);
   app->add_flag("--json", args->json, "Print one JSON object, keyed by estimator and k");
   app->add_option("--plot", args->plot, "Draw the running estimates and the bias against k to this PNG (gnuplot)");

@@ -207,14 +207,13 @@ Command add_eval_command(CLI::App& parent) {
   app->add_option("--split", args->split, "test or train (default: eval.split of the run, test)")
       ->check(CLI::IsMember({"test", "train"}));
   app->add_option("--k", args->k, "Importance samples per example (default: eval.k of the run, 5000)")
-      ->check(CLI::PositiveNumber);
-  app->add_option("--limit", args->limit, "Evaluate only the first N examples")->check(CLI::PositiveNumber);
+      ->check(at_least(1));
+  app->add_option("--limit", args->limit, "Evaluate only the first N examples")->check(at_least(1));
   app->add_option("--batch-size", args->batch_size, "Examples per batch (default: eval.batch_size, 100)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   app->add_option("--chunk", args->chunk, "Samples drawn at once; bounds memory (default: eval.chunk, 250)")
-      ->check(CLI::PositiveNumber);
-  app->add_option("--seed", args->seed, "Seed of the evaluation (default: eval.seed of the run)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(1));
+  app->add_option("--seed", args->seed, "Seed of the evaluation (default: eval.seed of the run)")->check(at_least(0));
   app->add_option("--weights", args->weights,
                   "Evaluate these weights in the run's model: .safetensors, or a Python "
                   "torch.save(dict(model.state_dict()), PATH) (see dgm import)")

@@ -205,26 +205,25 @@ Command add_gmm_command(CLI::App& parent) {
       ->check(CLI::IsMember({"full", "tied", "diag", "spherical"}));
   fit->add_option("--init", args->init, "kmeans (default), k-means++, random or random_from_data")
       ->check(CLI::IsMember({"kmeans", "k-means++", "random", "random_from_data"}));
-  fit->add_option("--n-init", args->n_init, "Restarts, the best kept (default 1)")->check(CLI::PositiveNumber);
-  fit->add_option("--max-iter", args->max_iter, "EM iterations at most (default 100)")->check(CLI::NonNegativeNumber);
+  fit->add_option("--n-init", args->n_init, "Restarts, the best kept (default 1)")->check(at_least(1));
+  fit->add_option("--max-iter", args->max_iter, "EM iterations at most (default 100)")->check(at_least(0));
   fit->add_option("--tol", args->tol, "Stop when the mean log-likelihood changes less (default 1e-3)")
-      ->check(CLI::NonNegativeNumber);
-  fit->add_option("--reg-covar", args->reg_covar, "Added to covariance diagonals (default 1e-6)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
+  fit->add_option("--reg-covar", args->reg_covar, "Added to covariance diagonals (default 1e-6)")->check(at_least(0));
   fit->add_option("--select", args->select, "With a range of components: bic (default) or aic")
       ->check(CLI::IsMember({"bic", "aic"}));
   fit->add_option("--init-from", args->init_from,
                   "Start EM from a mixture saved by --out (warm start) instead of --init");
   fit->add_flag("--reseed-collapsed", args->reseed, "Re-seed collapsed components instead of stopping");
-  fit->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  fit->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
   fit->add_option("--chunk-rows", args->chunk_rows, "Points per chunk of the E-step; bounds memory (default 2048)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   fit->add_option("--threads", args->threads, "LibTorch intra-op threads (default 0 = auto: 1 beside OpenBLAS)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   fit->add_option("--workers", args->workers,
                   "CPU threads sharing the E-step's chunks, each with single-threaded products "
                   "(default 0 = auto: OpenBLAS's threads)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   fit->add_option("--out,-o", args->out, "Save the fitted mixture to this directory");
   fit->add_flag("--json", args->json, "Print one JSON object");
   fit->add_option("--plot", args->plot,
@@ -243,9 +242,9 @@ Command add_gmm_command(CLI::App& parent) {
 
   CLI::App* sample = gmm->add_subcommand("sample", "Draw new points from a fitted mixture");
   sample->add_option("--model,-m", args->model, "Directory written by dgm gmm fit --out")->required();
-  sample->add_option("--n", args->n, "Points (default 100)")->check(CLI::PositiveNumber);
+  sample->add_option("--n", args->n, "Points (default 100)")->check(at_least(1));
   sample->add_option("--out,-o", args->out, "Output .npy or .csv")->required();
-  sample->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  sample->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
   add_common(*sample, *args);
 
   return {gmm, [args, fit, predict, score, sample] {

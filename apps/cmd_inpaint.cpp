@@ -79,11 +79,11 @@ Command add_inpaint_command(CLI::App& parent) {
   app->add_option("--run,-r", args->subject.run, "Run directory written by dgm train")->required();
   app->add_option("--mask", args->mask, "Hidden part: top-half, bottom-half or random:P (default top-half)");
   app->add_option("--n", args->subject.n, "Test images (default 8)")->check(CLI::Range(1, 10000));
-  app->add_option("--k", args->k, "Importance samples per image (default 1000)")->check(CLI::PositiveNumber);
+  app->add_option("--k", args->k, "Importance samples per image (default 1000)")->check(at_least(1));
   app->add_option("--completions", args->completions, "Completions drawn per image (default 6)")
       ->check(CLI::Range(1, 64));
-  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(CLI::PositiveNumber);
-  app->add_option("--seed", args->seed, "Seed (default 0)")->check(CLI::NonNegativeNumber);
+  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(at_least(1));
+  app->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
   app->add_option("--data", args->subject.data, "Data: an IDX directory or file (default: the run's)");
   add_device_option(*app, args->subject.device);
   app->add_option("--out,-o", args->out, "Output PNG")->required();

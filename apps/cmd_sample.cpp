@@ -135,7 +135,7 @@ Command add_sample_command(CLI::App& parent) {
                   "With --encoder: examples (IDX or NPY) that give the picture shape, and the codes for gmm:K");
   app->add_option("--n", args->n, "Number of samples (default: 64)")->check(CLI::Range(1, 10000));
   app->add_option("--out,-o", args->out, "Output PNG file")->required();
-  app->add_option("--seed", args->seed, "Seed of the draw (default: 0)")->check(CLI::NonNegativeNumber);
+  app->add_option("--seed", args->seed, "Seed of the draw (default: 0)")->check(at_least(0));
   app->add_option("--latent-sampler", args->latent_sampler,
                   "prior (default) or gmm:K: z from a K-component Gaussian mixture fitted to the training codes");
   add_device_option(*app, args->device);

@@ -42,6 +42,20 @@ TEST(Cli, WrongFlagShowsTheUsageLineAndExitsWithTwo) {
   EXPECT_EQ(run_dgm("eval").exit_code, 2);  // --run is required
 }
 
+TEST(Cli, NumericOptionsOutOfRangeSayWhatIsAllowed) {
+  auto result = run_dgm("gmm fit --data x.csv --chunk-rows 0");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("--chunk-rows: 0 is too small: it must be at least 1"), std::string::npos)
+      << result.output;
+  result = run_dgm("gmm fit --data x.csv --tol abc");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("--tol: 'abc' is not a number"), std::string::npos) << result.output;
+  result = run_dgm("estimate --model ppca --seed -1");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("--seed: -1 is too small: it must be at least 0"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("179769"), std::string::npos) << "CLI11's 300-digit range is back";
+}
+
 TEST(Cli, ConfigMistakesAreNamedWithExitOne) {
   auto result = run_dgm("train --config " + kTinyConfig + " --set train.epoch=2");
   EXPECT_EQ(result.exit_code, 1);
