@@ -27,7 +27,7 @@ CLI::Validator at_least(double minimum) {
         if (value < minimum) return fmt::format("{} is too small: it must be at least {:g}", text, minimum);
         return "";
       },
-      fmt::format("NUMBER >= {:g}", minimum));
+      fmt::format(">={:g}", minimum));
 }
 
 void add_device_option(CLI::App& app, std::string& target) {
