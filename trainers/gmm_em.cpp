@@ -114,8 +114,8 @@ void accumulate(Statistics& stats, const torch::Tensor& x, const torch::Tensor& 
   if (type == CovarianceType::kFull) {
     const int64_t d = x.size(1), t = d * (d + 1) / 2;
     // F^T resp: F is column-major (see quadratic_features), so F^T is a plain
-    // row-major matrix for BLAS.
-    auto all = quadratic_features(x).t().matmul(resp);  // [T + D + 1, K]
+    // row-major matrix for BLAS. Totals in float64, as in expectation.
+    auto all = quadratic_features(x).t().matmul(resp).to(torch::kFloat64);  // [T + D + 1, K]
     squares = all.narrow(0, 0, t);
     sums = all.narrow(0, t, d).t();
     counts = all.select(0, t + d);
