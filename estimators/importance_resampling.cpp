@@ -15,16 +15,13 @@ torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tenso
   if (options.m < 1) fail("importance resampling: m = {} draws is not valid: it must be at least 1", options.m);
   torch::NoGradGuard no_grad;
   auto q = options.proposal(model, x, mask);
-  const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
   std::vector<torch::Tensor> zs, log_ws;
-  SampleStream draws(*q, options.k, draws_in_blocks(x));
-  for (int64_t drawn = 0; drawn < options.k; drawn += chunk) {
-    auto z = draws.next(std::min(chunk, options.k - drawn));
-    auto log_w = importance_log_weights(model, x, *q, z, mask);
-    check_log_weights(log_w, "importance resampling");
-    zs.push_back(z);
-    log_ws.push_back(log_w);
-  }
+  weigh_in_chunks(model, x, *q, options.k, options.chunk, mask,
+                  [&](const torch::Tensor& z, const torch::Tensor& log_w) {
+                    check_log_weights(log_w, "importance resampling");
+                    zs.push_back(z);
+                    log_ws.push_back(log_w);
+                  });
   auto z = torch::cat(zs);          // [k, B, *latent]
   auto log_w = torch::cat(log_ws);  // [k, B]
   // Where every weight is 0 the draws cannot be ranked: resample uniformly.

@@ -20,11 +20,9 @@ ImportanceEstimate importance_sampling(LatentVariableModel& model, const torch::
   check_estimator_input(x, options.k, mask, "importance sampling");
   torch::NoGradGuard no_grad;
   auto q = options.proposal(model, x, mask);
-  const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
   WeightStatistics statistics;
-  SampleStream draws(*q, options.k, draws_in_blocks(x));
-  for (int64_t drawn = 0; drawn < options.k; drawn += chunk)
-    statistics.add(importance_log_weights(model, x, *q, draws.next(std::min(chunk, options.k - drawn)), mask));
+  weigh_in_chunks(model, x, *q, options.k, options.chunk, mask,
+                  [&](const torch::Tensor&, const torch::Tensor& log_w) { statistics.add(log_w); });
   return statistics.result();
 }
 

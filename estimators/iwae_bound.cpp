@@ -13,14 +13,11 @@ torch::Tensor iwae_bound(LatentVariableModel& model, const torch::Tensor& x, con
                          const torch::Tensor& mask) {
   check_estimator_input(x, options.k, mask, "IWAE bound");
   auto q = options.proposal(model, x, mask);  // the encoder runs once; only z is drawn per chunk
-  const int64_t chunk = options.chunk <= 0 ? options.k : std::min(options.chunk, options.k);
   LogSumExpAccumulator total;
-  SampleStream draws(*q, options.k, draws_in_blocks(x));
-  for (int64_t drawn = 0; drawn < options.k; drawn += chunk) {
-    auto log_weights = importance_log_weights(model, x, *q, draws.next(std::min(chunk, options.k - drawn)), mask);
-    if (options.check_weights) check_log_weights(log_weights, "IWAE bound");
-    total.add(log_weights);
-  }
+  weigh_in_chunks(model, x, *q, options.k, options.chunk, mask, [&](const torch::Tensor&, const torch::Tensor& log_w) {
+    if (options.check_weights) check_log_weights(log_w, "IWAE bound");
+    total.add(log_w);
+  });
   return total.log_mean_exp();
 }
 

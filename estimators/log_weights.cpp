@@ -2,6 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "core/blas_threads.h"
 #include "core/error.h"
 
 namespace dgm {
@@ -42,6 +47,37 @@ torch::Tensor draw_samples(const Distribution& q, int64_t samples, bool in_block
 torch::Tensor importance_log_weights(LatentVariableModel& model, const torch::Tensor& x, const Distribution& q,
                                      const torch::Tensor& z, const torch::Tensor& mask) {
   return model.log_joint(x, z, mask) - q.log_prob(z);
+}
+
+void weigh_in_chunks(LatentVariableModel& model, const torch::Tensor& x, const Distribution& q, int64_t total,
+                     int64_t chunk, const torch::Tensor& mask,
+                     const std::function<void(const torch::Tensor& z, const torch::Tensor& log_weights)>& consume) {
+  chunk = chunk <= 0 ? total : std::min(chunk, total);
+  // Evaluation on the CPU weighs each chunk in tiles whose [tile, B, D] values
+  // stay in cache, one tile per core at a time. With gradients on (training)
+  // or on a GPU, a chunk is weighed whole on the calling thread.
+  const bool gradients = torch::GradMode::is_enabled();
+  const bool tiled = x.is_cpu() && !gradients;
+  const int workers = tiled ? std::max(1, blas_threads()) : 1;
+  const int64_t values_per_sample = std::max<int64_t>(1, x.numel());
+  const int64_t tile = tiled ? std::clamp(kTileValues / values_per_sample, int64_t{1}, chunk) : chunk;
+  std::optional<SingleThreadedBlas> single_threaded;
+  if (workers > 1) single_threaded.emplace();
+  SampleStream draws(q, total, draws_in_blocks(x));
+  for (int64_t drawn = 0; drawn < total;) {
+    auto z = draws.next(std::min(chunk, total - drawn));  // drawn in order, on this thread
+    drawn += z.size(0);
+    const int64_t tiles = (z.size(0) + tile - 1) / tile;
+    std::vector<torch::Tensor> parts(static_cast<std::size_t>(tiles));
+    run_split(tiles, workers, [&](int, int64_t begin, int64_t end) {
+      torch::AutoGradMode same_mode(gradients);  // the mode is per thread
+      for (int64_t t = begin; t < end; ++t) {
+        auto z_tile = z.narrow(0, t * tile, std::min(tile, z.size(0) - t * tile));
+        parts[static_cast<std::size_t>(t)] = importance_log_weights(model, x, q, z_tile, mask);
+      }
+    });
+    consume(z, tiles == 1 ? parts.front() : torch::cat(parts, 0));
+  }
 }
 
 }  // namespace dgm

@@ -73,6 +73,38 @@ TEST(IwaeBound, ChunkedEqualsUnchunkedOnAVae) {
   EXPECT_TRUE(torch::allclose(whole, chunked, 1e-5, 1e-4));
 }
 
+TEST(WeighInChunks, CpuTilesOnSeveralThreadsGiveTheWholeChunksDraws) {
+  // 300 x 784 values: tiles of kTileValues / 235,200 = 2 samples, so each
+  // chunk of 7 is weighed as tiles 2, 2, 2, 1 on the cores; with gradients on
+  // each chunk is weighed whole on one thread. Same draws, same weights.
+  seed_everything(0);
+  Vae vae(VaeOptions(784, 4).hidden({32}));
+  vae->to(torch::kFloat64);
+  auto x = torch::bernoulli(torch::full({300, 784}, 0.3, kF64));
+  ASSERT_EQ(kTileValues / x.numel(), 2);
+  auto weigh = [&](bool gradients) {
+    torch::AutoGradMode mode(gradients);
+    seed_everything(5);
+    auto q = vae->proposal(x);
+    std::vector<torch::Tensor> zs, log_ws;
+    weigh_in_chunks(*vae, x, *q, 18, 7, {}, [&](const torch::Tensor& z, const torch::Tensor& log_w) {
+      zs.push_back(z.detach());
+      log_ws.push_back(log_w.detach());
+    });
+    return std::make_pair(zs, log_ws);
+  };
+  auto [whole_z, whole_w] = weigh(true);
+  auto [tiled_z, tiled_w] = weigh(false);
+  ASSERT_EQ(whole_z.size(), 3u);
+  ASSERT_EQ(tiled_z.size(), 3u);
+  const std::vector<int64_t> sizes{7, 7, 4};
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(tiled_w[i].sizes(), (std::vector<int64_t>{sizes[i], 300})) << i;
+    EXPECT_TRUE(torch::equal(whole_z[i], tiled_z[i])) << "chunk " << i << ": the draws differ";
+    EXPECT_TRUE(torch::allclose(whole_w[i], tiled_w[i], 1e-12, 1e-9)) << "chunk " << i;
+  }
+}
+
 TEST(IwaeBound, ExactPosteriorGivesTheExactMarginalFromOneSample) {
   LinearGaussianModel model(4, 2.0, 0.7, LinearGaussianModel::Proposal::kPosterior);
   auto x = data_for(6, 4, 2.0);
