@@ -1,10 +1,12 @@
 #pragma once
 // OpenBLAS spreads every matrix product over its own threads. For many small
-// products (EM's chunks) it is faster to give each core its own chunks and run
-// the products single-threaded: no hand-over and wait per call. These helpers
+// products (EM's chunks, the estimators' tiles) it is faster to give each core
+// its own share and run the products single-threaded: no hand-over and wait
+// per call, and the elementwise work between them runs in parallel too. These helpers
 // reach OpenBLAS's thread count at run time (dlsym), so a LibTorch on another
 // BLAS (MKL in the PyTorch wheels) just reports "unknown".
 
+#include <cstdint>
 #include <functional>
 
 namespace dgm {
