@@ -7,6 +7,12 @@
 // examples); log densities come back as [S, B] in nats. A mask [B, D] of 1s
 // (observed) and 0s (missing) restricts log p(x | z) to the observed entries,
 // which marginalizes the missing ones for likelihoods that factorize over D.
+//
+// Threads: with gradients off on the CPU, the sampling estimators call
+// log_joint (and the proposal's log_prob) from several threads at once, on
+// different draws (estimators/log_weights.h). An implementation must not
+// change shared state there or draw random numbers; every model in dgm only
+// reads its parameters.
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
