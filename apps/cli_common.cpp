@@ -17,21 +17,50 @@ torch::Device prepare_device(const std::string& device, int64_t threads) {
   return resolve_device(device);
 }
 
-CLI::Validator at_least(double minimum) {
+CLI::Validator cli_check(const Valid& valid) {
   return CLI::Validator(
-      [minimum](std::string& text) -> std::string {
+      [valid](std::string& text) -> std::string {
         char* end = nullptr;
         const double value = std::strtod(text.c_str(), &end);
         if (text.empty() || end == text.c_str() || *end != '\0' || std::isnan(value))
           return fmt::format("'{}' is not a number", text);
-        if (value < minimum) return fmt::format("{} is too small: it must be at least {:g}", text, minimum);
-        return "";
+        const auto why = valid.range_violation(value);
+        if (why.empty()) return "";
+        return fmt::format("{} is too {}: {}", text, value < valid.min || value == valid.min ? "small" : "large", why);
       },
-      fmt::format(">={:g}", minimum));
+      valid.describe());
 }
 
 void add_device_option(CLI::App& app, std::string& target) {
   app.add_option("--device", target, "auto (CUDA when available), cpu, cuda or cuda:N");
+}
+
+CLI::Option* add_described_option(CLI::App& app, const OptionInfo& info, const Valid& valid,
+                                  std::function<void(const std::string&)> set, const std::string& default_note) {
+  const std::string flag = option_flag(info.name);
+  std::string help = info.description;
+  if (!default_note.empty()) help += " (" + default_note + ")";
+  // Errors from reading a value are usage errors (exit status 2), like CLI11's own.
+  auto guarded = [flag, set](const std::string& text) {
+    try {
+      set(text);
+    } catch (const Error& e) {
+      throw CLI::ValidationError(flag, e.what());
+    }
+  };
+  if (info.type == "true or false")
+    return app.add_flag_function(
+        flag, [guarded](std::int64_t count) { guarded(count > 0 ? "true" : "false"); }, help);
+  CLI::Option* option = app.add_option_function<std::string>(flag, guarded, help);
+  if (!info.choices.empty()) {
+    option->check(CLI::IsMember(info.choices));
+  } else if (valid.names) {
+    option->check(CLI::IsMember(valid.names()));
+  } else if (info.type == "integer" || info.type == "number") {
+    option->check(cli_check(valid));
+    option->type_name(info.type == "integer" ? "INT" : "NUMBER");
+  }
+  return option;
 }
 
 }  // namespace dgm

@@ -1,5 +1,5 @@
-// dgm estimate: every estimator of log p(x) side by side, for several k, over
-// repeats, against the exact value where the model has one.
+// dgm estimate: every registered estimator of log p(x) side by side, for
+// several k, over repeats, against the exact value where the model has one.
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -10,22 +10,19 @@
 
 #include "apps/cli_common.h"
 #include "apps/estimate_plot.h"
-#include "apps/estimation_subject.h"
+#include "apps/subject.h"
 #include "core/error.h"
 #include "core/masks.h"
 #include "core/random.h"
-#include "estimators/elbo.h"
 #include "estimators/exact_marginal.h"
-#include "estimators/importance_sampling.h"
-#include "estimators/iwae_bound.h"
-#include "estimators/naive_monte_carlo.h"
+#include "estimators/registry.h"
 
 namespace dgm {
 namespace {
 
 struct EstimateArgs {
   SubjectOptions subject;
-  std::string estimators = "naive,is,iwae,elbo,exact";
+  std::string estimators;  ///< default: every registered one
   std::string ks = "1,10,100,1000";
   int64_t repeats = 5;
   std::string proposal = "encoder";
@@ -63,70 +60,70 @@ std::vector<int64_t> parse_ks(const std::string& text) {
   return ks;
 }
 
-/// Runs estimator `name` with k samples on every example, in batches: [N].
-torch::Tensor per_example(LatentVariableModel& model, const std::string& name, int64_t k, const torch::Tensor& x,
-                          const torch::Tensor& mask, const Proposal& proposal, const EstimateArgs& args,
+/// The registered estimators named in --estimators (every one when empty).
+std::vector<const EstimatorEntry*> chosen_estimators(const std::string& list) {
+  const auto& registry = estimator_registry();
+  std::vector<const EstimatorEntry*> chosen;
+  for (const auto& name : list.empty() ? registry.names() : split_list(list)) {
+    if (!registry.contains(name))
+      fail("--estimators: unknown estimator '{}': use {}", name, join_choices(registry.names(), ", "));
+    chosen.push_back(&registry.at(name));
+  }
+  return chosen;
+}
+
+/// Runs `estimator` with k samples on every example, in batches: [N]
+/// (float64, CPU); the effective sample sizes go to `ess` where it has them.
+torch::Tensor per_example(LatentVariableModel& model, const EstimatorEntry& estimator, EstimatorOptions options,
+                          const torch::Tensor& x, const torch::Tensor& mask, int64_t batch_size,
                           std::vector<torch::Tensor>* ess) {
   torch::NoGradGuard no_grad;
+  if (!estimator.takes_k) options.chunk = 0;  // an exact sum's own chunk
   std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < x.size(0); start += args.batch_size) {
-    auto xb = x.slice(0, start, std::min(x.size(0), start + args.batch_size));
-    auto mb = mask.slice(0, start, std::min(x.size(0), start + args.batch_size));
-    if (name == "naive") {
-      parts.push_back(naive_monte_carlo(model, xb, {k, args.chunk}, mb).log_estimate);
-    } else if (name == "is") {
-      auto estimate = importance_sampling(model, xb, {k, args.chunk, proposal}, mb);
-      parts.push_back(estimate.log_estimate);
-      if (ess != nullptr) ess->push_back(estimate.ess);
-    } else if (name == "iwae") {
-      IwaeOptions options;
-      options.k = k;
-      options.chunk = args.chunk;
-      options.proposal = proposal;
-      parts.push_back(iwae_bound(model, xb, options, mb));
-    } else if (name == "elbo") {
-      ElboOptions options;
-      options.samples = k;
-      parts.push_back(elbo(model, xb, options, mb).elbo);
-    } else {
-      parts.push_back(exact_log_marginal(model, xb, {}, mb));
-    }
+  for (int64_t start = 0; start < x.size(0); start += batch_size) {
+    auto xb = x.slice(0, start, std::min(x.size(0), start + batch_size));
+    auto mb = mask.slice(0, start, std::min(x.size(0), start + batch_size));
+    Estimate estimate = estimator.estimate(model, xb, options, mb);
+    parts.push_back(estimate.value);
+    if (ess != nullptr && estimate.weights) ess->push_back(estimate.weights->ess);
   }
   return torch::cat(parts).to(torch::kFloat64).cpu();
 }
 
 int run_estimate(EstimateArgs args) {
-  const auto names = split_list(args.estimators);
-  for (const auto& name : names)
-    if (name != "naive" && name != "is" && name != "iwae" && name != "elbo" && name != "exact")
-      fail("--estimators: unknown estimator '{}': use naive, is, iwae, elbo, exact", name);
+  const auto estimators = chosen_estimators(args.estimators);
   const auto ks = parse_ks(args.ks);
   if (args.repeats < 1) fail("--repeats {} is not valid: it must be at least 1", args.repeats);
-  const Proposal proposal = parse_proposal(args.proposal);
+  EstimatorOptions options;
+  options.proposal = parse_proposal(args.proposal);
+  options.chunk = args.chunk;
   args.subject.seed = static_cast<uint64_t>(args.seed);
-  EstimationSubject subject = load_subject(args.subject);
+  Subject subject = load_subject(args.subject);
   LatentVariableModel& model = *subject.model;
   const auto mask = make_mask(args.mask, subject.x.size(0), subject.x.size(1), subject.image_shape,
-                              derive_seed(args.subject.seed, 4), subject.x.options());
+                              derive_seed(*args.subject.seed, 4), subject.x.options());
 
+  const EstimatorEntry& exact_estimator = estimator_registry().at("exact");
   const bool exact_known = has_exact_marginal(model);
   std::optional<double> exact;
   if (exact_known)
-    exact = per_example(model, "exact", 1, subject.x, mask, proposal, args, nullptr).mean().item<double>();
+    exact =
+        per_example(model, exact_estimator, options, subject.x, mask, args.batch_size, nullptr).mean().item<double>();
 
   nlohmann::json results = nlohmann::json::object();
   std::vector<std::string> rows;
   std::map<std::string, std::vector<double>> means_by_name;
-  for (const auto& name : names) {
-    if (name == "exact") continue;
-    for (std::size_t ki = 0; ki < ks.size(); ++ki) {
-      const int64_t k = ks[ki];
+  for (const EstimatorEntry* estimator : estimators) {
+    if (estimator->kind == EstimateKind::kExact) continue;  // the reference line, computed once above
+    const std::string& name = estimator->name;
+    for (const int64_t k : ks) {
       std::vector<double> means;
       std::vector<torch::Tensor> ess;
       bool minus_infinity = false;
+      options.k = k;
       for (int64_t r = 0; r < args.repeats; ++r) {
-        seed_everything(derive_seed(derive_seed(args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r));
-        auto values = per_example(model, name, k, subject.x, mask, proposal, args, &ess);
+        seed_everything(derive_seed(derive_seed(*args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r));
+        auto values = per_example(model, *estimator, options, subject.x, mask, args.batch_size, &ess);
         minus_infinity = minus_infinity || torch::isneginf(values).any().item<bool>();
         means.push_back(values.mean().item<double>());
       }
@@ -147,13 +144,14 @@ int run_estimate(EstimateArgs args) {
     }
   }
   if (!args.plot.empty()) {
-    seed_everything(derive_seed(args.subject.seed, 5));
-    write_estimate_plot(args.plot, model, subject.x.slice(0, 0, 1), mask.slice(0, 0, 1), proposal, ks, means_by_name,
-                        exact ? std::optional<double>(*exact) : std::nullopt,
-                        exact_known ? std::optional<double>(per_example(model, "exact", 1, subject.x.slice(0, 0, 1),
-                                                                        mask.slice(0, 0, 1), proposal, args, nullptr)
-                                                                .item<double>())
-                                    : std::nullopt);
+    seed_everything(derive_seed(*args.subject.seed, 5));
+    std::optional<double> exact_of_example;
+    if (exact_known)
+      exact_of_example = per_example(model, exact_estimator, options, subject.x.slice(0, 0, 1), mask.slice(0, 0, 1),
+                                     args.batch_size, nullptr)
+                             .item<double>();
+    write_estimate_plot(args.plot, model, subject.x.slice(0, 0, 1), mask.slice(0, 0, 1), options.proposal, ks,
+                        means_by_name, exact, exact_of_example);
   }
   if (args.json) {
     nlohmann::json out{{"model", subject.description},
@@ -181,42 +179,25 @@ int run_estimate(EstimateArgs args) {
 Command add_estimate_command(CLI::App& parent) {
   auto args = std::make_shared<EstimateArgs>();
   CLI::App* app = parent.add_subcommand(
-      "estimate", "Estimate log p(x) with naive Monte Carlo, importance sampling, IWAE, ELBO and exact sums");
-  auto* run = app->add_option("--run,-r", args->subject.run, "Run directory written by dgm train");
-  app->add_option("--model", args->subject.model,
-                  "A reference model built on the spot: ppca (closed-form fit) or sbn (sigmoid belief net)")
-      ->check(CLI::IsMember({"ppca", "sbn"}))
-      ->excludes(run);
-  app->add_option("--encoder", args->subject.encoder, "TorchScript encoder (with --decoder and --data)")->excludes(run);
-  app->add_option("--decoder", args->subject.decoder, "TorchScript decoder (see dgm eval --help)")->excludes(run);
-  app->add_option("--likelihood", args->subject.likelihood, "Of the TorchScript decoder: bernoulli or gaussian")
-      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
-  app->add_option("--binarize", args->subject.binarize, "TorchScript data: none (default), fixed or dynamic")
-      ->check(CLI::IsMember({"none", "fixed", "dynamic"}));
-  app->add_option("--latent-dim", args->subject.latent_dim, "Latent size of --model (default: pPCA 8, SBN 10)")
-      ->check(at_least(1));
-  app->add_option("--fit-n", args->subject.fit_n, "Training images --model is fitted on (default 2000)")
-      ->check(at_least(1));
-  app->add_option("--epochs", args->subject.epochs, "SBN fitting epochs (default 5)")->check(at_least(1));
-  app->add_option("--data", args->subject.data, "Data: an IDX directory or file (default: the run's, Fashion-MNIST)");
-  app->add_option("--n", args->subject.n, "Test examples evaluated (default 100)")->check(at_least(1));
-  app->add_option("--estimators", args->estimators, "Comma list of naive, is, iwae, elbo, exact (default: all)");
+      "estimate",
+      "Estimate log p(x) with every registered estimator (naive Monte Carlo, importance sampling, IWAE, "
+      "ELBO, exact sums)");
+  add_subject_options(*app, args->subject, 100);
+  app->add_option(
+      "--estimators", args->estimators,
+      "Comma list of registered estimators: " + join_choices(estimator_registry().names(), ", ") + " (default: all)");
   app->add_option("--k", args->ks, "Comma list of sample counts (default 1,10,100,1000)");
-  app->add_option("--repeats", args->repeats, "Independent repeats per estimator and k (default 5)");
+  app->add_option("--repeats", args->repeats, "Independent repeats per estimator and k (default 5)")
+      ->check(cli_check(at_least(1)));
   app->add_option("--proposal", args->proposal,
                   "encoder (the model's q), posterior (exact, pPCA), prior, uniform (finite z) or widened:F");
   app->add_option("--mask", args->mask, "Hidden entries: none, top-half, bottom-half or random:P (default none)");
-  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(at_least(1));
-  app->add_option("--batch-size", args->batch_size, "Examples per batch (default 100)")->check(at_least(1));
-  app->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
-  add_device_option(*app, args->subject.device);
+  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(cli_check(at_least(1)));
+  app->add_option("--batch-size", args->batch_size, "Examples per batch (default 100)")->check(cli_check(at_least(1)));
+  app->add_option("--seed", args->seed, "Seed (default 0)")->check(cli_check(at_least(0)));
   app->add_flag("--json", args->json, "Print one JSON object, keyed by estimator and k");
   app->add_option("--plot", args->plot, "Draw the running estimates and the bias against k to this PNG (gnuplot)");
-  return {app, [args] {
-            if (args->subject.run.empty() && args->subject.model.empty() && args->subject.encoder.empty())
-              fail("dgm estimate needs --run DIR, --model ppca|sbn, or --encoder ENC.pt --decoder DEC.pt --data PATH");
-            return run_estimate(*args);
-          }};
+  return {app, [args] { return run_estimate(*args); }};
 }
 
 }  // namespace dgm

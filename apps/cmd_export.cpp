@@ -3,11 +3,10 @@
 #include <torch/torch.h>
 
 #include "apps/cli_common.h"
-#include "apps/run_directory.h"
-#include "core/config.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "models/module_state.h"
+#include "trainers/run_directory.h"
 
 namespace dgm {
 namespace {

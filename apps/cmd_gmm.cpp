@@ -17,14 +17,21 @@
 #include "trainers/gmm_em.h"
 
 namespace dgm {
+
+/// What --select compares across a range of components.
+enum class Criterion { kBic, kAic };
+DGM_ENUM_NAMES(Criterion, "criterion", {Criterion::kBic, "bic"}, {Criterion::kAic, "aic"});
+
 namespace {
 
 struct GmmArgs {
-  std::string data, out, model, init_from, plot, components = "1", covariance = "full", init = "kmeans", select = "bic";
-  std::string device = "auto", dtype = "float64";
-  int64_t n_init = 1, max_iter = 100, seed = 0, n = 100, threads = 0, chunk_rows = 2048, workers = 0;
-  double tol = 1e-3, reg_covar = 1e-6;
-  bool json = false, proba = false, reseed = false;
+  std::string data, out, model, init_from, plot, components = "1";
+  EmOptions em;  ///< every EM option, from the command line (components aside)
+  Criterion select = Criterion::kBic;
+  std::string device = "auto";
+  Precision dtype = Precision::kFloat64;
+  int64_t seed = 0, n = 100, threads = 0;
+  bool json = false, proba = false;
 };
 
 /// "K" or "A..B".
@@ -52,21 +59,12 @@ std::pair<torch::Tensor, torch::Tensor> points_on(const std::string& path, const
 
 int run_fit(const GmmArgs& args) {
   const torch::Device device = prepare_device(args.device, args.threads);
-  const torch::Dtype dtype = resolve_dtype(args.dtype);
+  const torch::Dtype dtype = to_dtype(args.dtype);
   auto [x, mask] = points_on(args.data, device, dtype);
   const auto [low, high] = component_range(args.components);
   if (low < 1 || high < low) fail("--components {}: the range must be 1 <= A <= B", args.components);
-  EmOptions options;
-  options.covariance = parse_covariance_type(args.covariance);
-  options.init = args.init;
-  options.n_init = args.n_init;
-  options.max_iter = args.max_iter;
-  options.tol = args.tol;
-  options.reg_covar = args.reg_covar;
-  options.seed = static_cast<uint64_t>(args.seed);
-  options.reseed_collapsed = args.reseed;
-  options.chunk_rows = args.chunk_rows;
-  options.workers = args.workers;
+  EmOptions options = args.em;
+  const std::string criterion_name = to_string(args.select);
 
   std::optional<EmResult> best;
   double best_criterion = 0;
@@ -82,10 +80,10 @@ int run_fit(const GmmArgs& args) {
              to_string(options.covariance), x.size(1));
     }
     EmResult result = fit_gaussian_mixture(x, options, warm ? &*warm : nullptr, mask);
-    const double criterion = args.select == "aic" ? result.mixture.aic(x, mask) : result.mixture.bic(x, mask);
+    const double criterion = args.select == Criterion::kAic ? result.mixture.aic(x, mask) : result.mixture.bic(x, mask);
     if (low != high) {
-      selection.push_back({{"components", k}, {args.select, criterion}, {"converged", result.converged}});
-      if (!args.json) fmt::print(stderr, "K = {:>3}: {} {:.3f}\n", k, args.select, criterion);
+      selection.push_back({{"components", k}, {criterion_name, criterion}, {"converged", result.converged}});
+      if (!args.json) fmt::print(stderr, "K = {:>3}: {} {:.3f}\n", k, criterion_name, criterion);
     }
     if (!best || criterion < best_criterion) {
       best = std::move(result);
@@ -100,9 +98,9 @@ int run_fit(const GmmArgs& args) {
                          {"dimensions", x.size(1)},
                          {"components", mixture.components()},
                          {"covariance_type", to_string(mixture.type())},
-                         {"init", args.init},
-                         {"n_init", args.n_init},
-                         {"dtype", args.dtype},
+                         {"init", to_string(options.init)},
+                         {"n_init", options.n_init},
+                         {"dtype", to_string(args.dtype)},
                          {"mean_log_likelihood", mean_log_likelihood},
                          {"lower_bound", best->lower_bound},
                          {"n_iter", best->n_iter},
@@ -126,7 +124,7 @@ int run_fit(const GmmArgs& args) {
   }
   fmt::print("data                 {} ({} points, {} dimensions)\n", args.data, x.size(0), x.size(1));
   fmt::print("mixture              {} components, {} covariance, init {} (n_init {})\n", mixture.components(),
-             to_string(mixture.type()), args.init, args.n_init);
+             to_string(mixture.type()), to_string(options.init), options.n_init);
   fmt::print("iterations           {} ({})\n", best->n_iter,
              best->converged ? "converged" : "NOT converged: raise --max-iter or --tol");
   fmt::print("mean log-likelihood  {:.6f} nats per point\n", mean_log_likelihood);
@@ -143,7 +141,7 @@ int run_fit(const GmmArgs& args) {
 
 int run_predict(const GmmArgs& args, bool score) {
   const torch::Device device = prepare_device(args.device, 0);
-  const torch::Dtype dtype = resolve_dtype(args.dtype);
+  const torch::Dtype dtype = to_dtype(args.dtype);
   GaussianMixture mixture = load_mixture(args.model, device, dtype);
   auto [x, mask] = points_on(args.data, device, dtype);
   if (x.size(1) != mixture.data_dim())
@@ -178,7 +176,7 @@ int run_predict(const GmmArgs& args, bool score) {
 
 int run_sample(const GmmArgs& args) {
   const torch::Device device = prepare_device(args.device, 0);
-  GaussianMixture mixture = load_mixture(args.model, device, resolve_dtype(args.dtype));
+  GaussianMixture mixture = load_mixture(args.model, device, to_dtype(args.dtype));
   seed_everything(static_cast<uint64_t>(args.seed));
   auto [x, component] = mixture.sample(args.n);
   write_points(args.out, x.cpu());
@@ -188,7 +186,10 @@ int run_sample(const GmmArgs& args) {
 
 void add_common(CLI::App& app, GmmArgs& args) {
   add_device_option(app, args.device);
-  app.add_option("--dtype", args.dtype, "float64 (default) or float32")->check(CLI::IsMember({"float64", "float32"}));
+  app.add_option_function<std::string>(
+         "--dtype", [&args](const std::string& text) { args.dtype = parse_enum<Precision>(text); },
+         "float64 (default) or float32")
+      ->check(CLI::IsMember(enum_names<Precision>()));
 }
 
 }  // namespace
@@ -201,29 +202,15 @@ Command add_gmm_command(CLI::App& parent) {
   CLI::App* fit = gmm->add_subcommand("fit", "Fit a Gaussian mixture to points (NPY or CSV, one row per point)");
   fit->add_option("--data", args->data, "Points: .npy or .csv, rows are points")->required();
   fit->add_option("--components,-k", args->components, "K, or a range A..B to select by --select (default 1)");
-  fit->add_option("--covariance", args->covariance, "full (default), tied, diag or spherical")
-      ->check(CLI::IsMember({"full", "tied", "diag", "spherical"}));
-  fit->add_option("--init", args->init, "kmeans (default), k-means++, random or random_from_data")
-      ->check(CLI::IsMember({"kmeans", "k-means++", "random", "random_from_data"}));
-  fit->add_option("--n-init", args->n_init, "Restarts, the best kept (default 1)")->check(at_least(1));
-  fit->add_option("--max-iter", args->max_iter, "EM iterations at most (default 100)")->check(at_least(0));
-  fit->add_option("--tol", args->tol, "Stop when the mean log-likelihood changes less (default 1e-3)")
-      ->check(at_least(0));
-  fit->add_option("--reg-covar", args->reg_covar, "Added to covariance diagonals (default 1e-6)")->check(at_least(0));
-  fit->add_option("--select", args->select, "With a range of components: bic (default) or aic")
-      ->check(CLI::IsMember({"bic", "aic"}));
+  add_table_options(*fit, option_table<EmOptions>(), args->em, {"components"});
+  fit->add_option_function<std::string>(
+         "--select", [args](const std::string& text) { args->select = parse_enum<Criterion>(text); },
+         "With a range of components: bic (default) or aic")
+      ->check(CLI::IsMember(enum_names<Criterion>()));
   fit->add_option("--init-from", args->init_from,
                   "Start EM from a mixture saved by --out (warm start) instead of --init");
-  fit->add_flag("--reseed-collapsed", args->reseed, "Re-seed collapsed components instead of stopping");
-  fit->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
-  fit->add_option("--chunk-rows", args->chunk_rows, "Points per chunk of the E-step; bounds memory (default 2048)")
-      ->check(at_least(1));
   fit->add_option("--threads", args->threads, "LibTorch intra-op threads (default 0 = auto: 1 beside OpenBLAS)")
-      ->check(at_least(0));
-  fit->add_option("--workers", args->workers,
-                  "CPU threads sharing the E-step's chunks, each with single-threaded products "
-                  "(default 0 = auto: OpenBLAS's threads)")
-      ->check(at_least(0));
+      ->check(cli_check(at_least(0)));
   fit->add_option("--out,-o", args->out, "Save the fitted mixture to this directory");
   fit->add_flag("--json", args->json, "Print one JSON object");
   fit->add_option("--plot", args->plot,
@@ -242,9 +229,9 @@ Command add_gmm_command(CLI::App& parent) {
 
   CLI::App* sample = gmm->add_subcommand("sample", "Draw new points from a fitted mixture");
   sample->add_option("--model,-m", args->model, "Directory written by dgm gmm fit --out")->required();
-  sample->add_option("--n", args->n, "Points (default 100)")->check(at_least(1));
+  sample->add_option("--n", args->n, "Points (default 100)")->check(cli_check(at_least(1)));
   sample->add_option("--out,-o", args->out, "Output .npy or .csv")->required();
-  sample->add_option("--seed", args->seed, "Seed (default 0)")->check(at_least(0));
+  sample->add_option("--seed", args->seed, "Seed (default 0)")->check(cli_check(at_least(0)));
   add_common(*sample, *args);
 
   return {gmm, [args, fit, predict, score, sample] {

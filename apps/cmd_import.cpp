@@ -9,15 +9,14 @@
 #include <filesystem>
 
 #include "apps/cli_common.h"
-#include "apps/run_directory.h"
-#include "core/config.h"
 #include "core/dataset.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "models/foreign_weights.h"
-#include "models/vae.h"
+#include "models/model_registry.h"
 #include "trainers/checkpoint.h"
-#include "trainers/trainer.h"
+#include "trainers/config.h"
+#include "trainers/run_directory.h"
 
 namespace dgm {
 namespace {
@@ -37,17 +36,17 @@ int run_import(const ImportArgs& args) {
     fail("{} already holds a run; choose another directory with --out", args.out);
   Config config = load_config(args.config, args.sets);
   // The data fixes the model's input size and the pictures' shape.
-  ImageSet data = load_images(config.data, "train");
-  Vae model(VaeOptions::from_config(config.model, data.dim(), data.image_shape));
-  model->to(resolve_dtype(config.train.dtype));
+  ImageSet data = load_images(config.data, Split::kTrain);
+  std::shared_ptr<TrainableModel> model = create_model(config.model, data.shape());
+  model->to(to_dtype(config.train.runtime.dtype));
   const auto lines = load_foreign_weights(*model, args.weights, args.renames);
   if (!args.quiet)
     for (const auto& line : lines) fmt::print(stderr, "  {}\n", line);
   fs::create_directories(args.out);
-  write_run_files(args.out, config, RunMetadata{DGM_VERSION, libtorch_version(), data.dim(), data.image_shape});
+  write_run_files(args.out, config, data.shape());
   save_checkpoint(best_checkpoint_path(args.out), *model, nullptr, TrainingState{});
-  fmt::print("{} tensors of {} imported into a {}-{} VAE; run written to {} (try: dgm eval --run {})\n", lines.size(),
-             args.weights, data.dim(), config.model.latent_dim, args.out, args.out);
+  fmt::print("{} tensors of {} imported into {}; run written to {} (try: dgm eval --run {})\n", lines.size(),
+             args.weights, model->describe(), args.out, args.out);
   return 0;
 }
 

@@ -4,9 +4,8 @@
 #include <torch/torch.h>
 
 #include "apps/cli_common.h"
-#include "apps/estimation_subject.h"
 #include "apps/pictures.h"
-#include "apps/run_directory.h"
+#include "apps/subject.h"
 #include "core/dataset.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -18,12 +17,10 @@ namespace dgm {
 namespace {
 
 struct SampleArgs {
-  std::string run;
-  std::string encoder, decoder, likelihood = "bernoulli", data;
+  SubjectOptions subject;
   int64_t n = 64;
   std::string out;
   int64_t seed = 0;
-  std::string device;
   std::string latent_sampler = "prior";
 };
 
@@ -41,47 +38,11 @@ int64_t mixture_components(const std::string& sampler) {
   fail("--latent-sampler {}: use prior or gmm:K with K >= 1 components", sampler);
 }
 
-/// The model to sample, its picture shape, and the examples its codes come
-/// from for gmm:K: a run's training images, or --data for a TorchScript pair.
-struct SampleSubject {
-  std::shared_ptr<void> owner;
-  LatentVariableModel* model = nullptr;
-  std::vector<int64_t> image_shape;
-  torch::Tensor train;  ///< loaded only for gmm:K
-};
-
-SampleSubject sample_subject(const SampleArgs& args, const torch::Device& device, bool need_train) {
-  SampleSubject out;
-  if (!args.run.empty()) {
-    auto run = std::make_shared<LoadedRun>(load_run(args.run, device));
-    out.model = run->model.get();
-    out.image_shape = run->metadata.image_shape;
-    if (need_train)
-      out.train = load_images(run->config.data, "train").x.to(device, resolve_dtype(run->config.train.dtype));
-    out.owner = run;
-    return out;
-  }
-  SubjectOptions options;
-  options.encoder = args.encoder;
-  options.decoder = args.decoder;
-  options.likelihood = args.likelihood;
-  options.data = args.data;
-  options.n = 0;  // every example of --data
-  options.device = device.str();
-  auto subject = std::make_shared<EstimationSubject>(load_subject(options));
-  out.model = subject->model;
-  out.image_shape = subject->image_shape;
-  out.train = subject->x;
-  out.owner = subject;
-  return out;
-}
-
-int run_sample(const SampleArgs& args) {
-  if (args.run.empty() == args.encoder.empty())
-    fail("dgm sample needs --run DIR, or --encoder ENC.pt --decoder DEC.pt --data PATH (one of the two)");
-  const torch::Device device = prepare_device(args.device.empty() ? "auto" : args.device, 0);
+int run_sample(SampleArgs args) {
   const int64_t components = mixture_components(args.latent_sampler);
-  SampleSubject loaded = sample_subject(args, device, components > 0);
+  // A run knows its picture shape: its examples are only loaded for gmm:K's codes.
+  args.subject.need_examples = args.subject.run.empty();
+  Subject loaded = load_subject(args.subject);
   LatentVariableModel& model = *loaded.model;
   const auto& image_shape = loaded.image_shape;
   if (image_shape.empty())
@@ -95,7 +56,7 @@ int run_sample(const SampleArgs& args) {
   // Ex-post density estimation (as pythae's GaussianMixtureSampler): a mixture
   // fitted to the encoder means of the training images replaces the prior, so
   // z comes from where the decoder was trained, not from the prior's holes.
-  const torch::Tensor& train = loaded.train;
+  const torch::Tensor train = loaded.training_examples();
   torch::Tensor codes;
   {
     torch::NoGradGuard no_grad;
@@ -124,21 +85,14 @@ int run_sample(const SampleArgs& args) {
 
 Command add_sample_command(CLI::App& parent) {
   auto args = std::make_shared<SampleArgs>();
-  CLI::App* app = parent.add_subcommand("sample", "Draw new examples from a trained model as a PNG grid");
-  auto* run = app->add_option("--run,-r", args->run, "Run directory written by dgm train");
-  app->add_option("--encoder", args->encoder, "TorchScript encoder (with --decoder and --data; see dgm eval --help)")
-      ->excludes(run);
-  app->add_option("--decoder", args->decoder, "TorchScript decoder")->excludes(run);
-  app->add_option("--likelihood", args->likelihood, "Of the TorchScript decoder: bernoulli (default) or gaussian")
-      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
-  app->add_option("--data", args->data,
-                  "With --encoder: examples (IDX or NPY) that give the picture shape, and the codes for gmm:K");
-  app->add_option("--n", args->n, "Number of samples (default: 64)")->check(CLI::Range(1, 10000));
+  CLI::App* app = parent.add_subcommand("sample", "Draw new examples from a model as a PNG grid");
+  add_subject_options(*app, args->subject, 0, "--limit");
+  app->add_option("--n", args->n, "Number of samples (default: 64)")->check(cli_check(between(1, 10000)));
   app->add_option("--out,-o", args->out, "Output PNG file")->required();
-  app->add_option("--seed", args->seed, "Seed of the draw (default: 0)")->check(at_least(0));
+  app->add_option("--seed", args->seed, "Seed of the draw (default: 0)")->check(cli_check(at_least(0)));
   app->add_option("--latent-sampler", args->latent_sampler,
-                  "prior (default) or gmm:K: z from a K-component Gaussian mixture fitted to the training codes");
-  add_device_option(*app, args->device);
+                  "prior (default) or gmm:K: z from a K-component Gaussian mixture fitted to the codes of the "
+                  "training examples");
   return {app, [args] { return run_sample(*args); }};
 }
 

@@ -6,13 +6,13 @@
 
 #include "apps/cli_common.h"
 #include "apps/pictures.h"
-#include "apps/run_directory.h"
-#include "core/config.h"
 #include "core/dataset.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/random.h"
-#include "models/vae.h"
+#include "models/model_registry.h"
+#include "trainers/config.h"
+#include "trainers/run_directory.h"
 #include "trainers/trainer.h"
 
 namespace dgm {
@@ -42,31 +42,28 @@ int run_train(const TrainArgs& args) {
     fail("{} already holds a run; continue it with --resume, or choose another directory with --out", out);
 
   Config config = load_config(config_path, args.sets);
-  if (!args.device.empty()) config.train.device = args.device;
-  const torch::Device device = prepare_device(config.train.device, config.train.threads);
+  if (!args.device.empty()) config.train.runtime.device = args.device;
+  const torch::Device device = prepare_device(config.train.runtime.device, config.train.runtime.threads);
 
-  const torch::Dtype dtype = resolve_dtype(config.train.dtype);
-  ImageSet all = load_images(config.data, "train").to(device, dtype);
-  if (config.model.likelihood == "bernoulli") check_unit_interval(all.x, all.source);
-  TrainValidation data = split_validation(all, config.data.val_size, config.train.seed);
+  const torch::Dtype dtype = to_dtype(config.train.runtime.dtype);
+  ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);
+  TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
 
-  seed_everything(config.train.seed);  // the initial weights
-  Vae model(VaeOptions::from_config(config.model, all.dim(), all.image_shape));
+  seed_everything(config.train.trainer.seed);  // the initial weights
+  std::shared_ptr<TrainableModel> model = create_model(config.model, all.shape());
   model->to(device, dtype);
-  if (config.model.output_bias_from_data) model->init_output_bias(data.train.x.mean(0));
-  write_run_files(out, config, RunMetadata{DGM_VERSION, libtorch_version(), all.dim(), all.image_shape});
+  if (model->needs_unit_interval()) check_unit_interval(all.x, all.source);
+  model->initialize_from_data(data.train.x);
+  write_run_files(out, config, all.shape());
 
-  TrainerOptions options = TrainerOptions::from_config(config.train, config.data.binarize, out);
-  options.resume = args.resume;
+  TrainerOptions options = trainer_options(config);
   options.progress = !args.quiet;
-  const std::string latents = config.model.second_latent_dim > 0
-                                  ? fmt::format("{} -> {}", config.model.latent_dim, config.model.second_latent_dim)
-                                  : fmt::format("{}", config.model.latent_dim);
-  fmt::print(stderr,
-             "training a VAE ({} -> {} latent) with {} on {} examples of {} ({} for validation), device {}, run {}\n",
-             all.dim(), latents, make_objective(config.train)->name(), data.train.size(), all.source,
-             data.validation.size(), device.str(), out);
-  Trainer trainer(model.ptr(), make_objective(config.train), options);
+  Trainer trainer(model, Objective(config.train.objective), options);
+  RunCheckpoints checkpoints(out, args.resume);
+  trainer.add_callback(&checkpoints);
+  fmt::print(stderr, "training {} {} on {} examples of {} ({} for validation), device {}, run {}\n", model->describe(),
+             model->fits_in_closed_form() ? "in closed form" : "with " + trainer.objective().name(), data.train.size(),
+             all.source, data.validation.size(), device.str(), out);
   const TrainResult result = trainer.fit(data.train, data.validation);
   if (result.interrupted) {
     fmt::print(stderr, "stopped at step {}; checkpoint saved to {}. Continue with: dgm train --resume --out {}\n",
@@ -80,12 +77,13 @@ int run_train(const TrainArgs& args) {
   if (all.image_shape.empty()) {
     fmt::print(stderr, "examples of {} values have no picture shape: no PNG grids written\n", all.dim());
   } else {
-    seed_everything(derive_seed(config.train.seed, 0x5a3b1e));
+    seed_everything(derive_seed(config.train.trainer.seed, 0x5a3b1e));
     write_samples_png(*trained.model, 64, all.image_shape, samples);
     write_reconstructions_png(*trained.model, data.validation.x.slice(0, 0, 32), all.image_shape, reconstructions);
   }
   fmt::print("run directory: {}\n", out);
-  fmt::print("  best validation ELBO: {:.3f} nats (checkpoint {})\n", result.best_validation, trained.checkpoint);
+  fmt::print("  best validation {}: {:.3f} nats (checkpoint {})\n", trainer.objective().name(), result.best_validation,
+             trained.checkpoint);
   fmt::print("  metrics:              {}\n", (fs::path(out) / "metrics.jsonl").string());
   if (!all.image_shape.empty()) {
     fmt::print("  samples:              {}\n", samples);

@@ -37,7 +37,7 @@ std::string usage_line(CLI::App& app) {
 
 int main(int argc, char** argv) {
   dgm::keep_freed_memory();
-  CLI::App app{"dgm: deep latent variable generative models (VAE, IWAE) on LibTorch", "dgm"};
+  CLI::App app{"dgm: deep latent variable generative models (VAE, IWAE, mixtures) on LibTorch", "dgm"};
   app.set_version_flag("--version", std::string("dgm ") + DGM_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
   try {
     for (auto& command : commands)
       if (command.app->parsed()) return command.run();
+  } catch (const dgm::UsageError& e) {
+    fmt::print(stderr, "error: {}\n{}\nRun with --help for the full list of options.\n", e.what(), usage_line(app));
+    return 2;
   } catch (const dgm::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/data_sources.h"
 #include "core/error.h"
 #include "core/npy.h"
 
@@ -97,14 +98,10 @@ void write_csv(const std::string& path, const torch::Tensor& data) {
 }
 
 torch::Tensor read_points(const std::string& path) {
-  torch::Tensor points;
-  if (ends_with(path, ".npy")) {
-    points = read_npy(path).to(torch::kFloat64);
-  } else if (ends_with(path, ".csv")) {
-    points = read_csv(path);
-  } else {
-    fail("{}: points must be an .npy or .csv file", path);
-  }
+  const DataSource* source = data_sources().claiming(path);
+  if (source == nullptr)
+    fail("{}: points must be an .npy or .csv file (the kinds dgm reads: {})", path, data_sources().kinds());
+  torch::Tensor points = source->read(path).to(torch::kFloat64);
   if (points.dim() == 1) points = points.unsqueeze(1);
   if (points.dim() != 2) fail("{} has shape {}: points must be [N, D]", path, c10::str(points.sizes()));
   if (points.size(1) == 0) fail("{} has D = 0 columns", path);

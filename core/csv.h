@@ -15,8 +15,9 @@ torch::Tensor read_csv(const std::string& path);
 /// Writes a [N, D] (or [N]) tensor as CSV, atomically.
 void write_csv(const std::string& path, const torch::Tensor& data);
 
-/// Reads points from an NPY or CSV file (by extension): [N, D] float64; a
-/// [N] file is one column. Another extension is a dgm::Error.
+/// Reads points from a data file whose name a registered reader claims
+/// (core/data_sources.h: .npy, .csv, ...): [N, D] float64; a [N] file is one
+/// column. A name no reader claims is a dgm::Error.
 torch::Tensor read_points(const std::string& path);
 
 /// Writes points as NPY or CSV (by extension).

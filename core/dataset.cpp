@@ -5,9 +5,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/data_sources.h"
 #include "core/error.h"
 #include "core/idx.h"
-#include "core/npy.h"
 #include "core/random.h"
 
 namespace dgm {
@@ -15,55 +15,74 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string missing_data_hint(const std::string& path) {
   if (path.rfind(kFashionMnistDir, 0) == 0)
     return "; it comes with Debian's package dataset-fashion-mnist: apt-get install dataset-fashion-mnist";
-  return "; set data.path to an IDX directory or an IDX/NPY file";
+  return "; set data.path to an IDX directory or a data file (IDX, NPY, CSV)";
 }
 
 }  // namespace
 
-ImageSet load_examples(DataConfig config, const std::string& path, const std::string& split, int64_t n) {
+ImageSet ImageSet::first(int64_t n) const {
+  if (n <= 0 || n >= size()) return *this;
+  return {x.slice(0, 0, n), image_shape, source, labels.defined() ? labels.slice(0, 0, n) : labels};
+}
+
+ImageSet load_examples(DataOptions options, const std::string& path, Split split, int64_t n) {
   std::error_code ec;
   ImageSet set;
   if (!path.empty() && !fs::is_directory(path, ec)) {
     set = read_images(path);
   } else {
-    if (!path.empty()) config.path = path;
-    set = load_images(config, split);
+    if (!path.empty()) options.path = path;
+    set = load_images(options, split);
   }
-  if (n > 0 && n < set.size()) set.x = set.x.slice(0, 0, n);
-  return set;
+  return set.first(n);
 }
 
-std::string images_file(const DataConfig& config, const std::string& split) {
-  if (split != "train" && split != "test") fail("unknown split '{}': use train or test", split);
+namespace {
+
+/// The IDX stem of a split's images or labels in an MNIST-format directory.
+std::string idx_stem(Split split, bool labels) {
+  return fmt::format("{}-{}-idx{}-ubyte", split == Split::kTrain ? "train" : "t10k", labels ? "labels" : "images",
+                     labels ? 1 : 3);
+}
+
+/// The file `stem`[.gz] in `dir`, or "".
+std::string find_idx(const std::string& dir, const std::string& stem) {
   std::error_code ec;
-  if (fs::is_directory(config.path, ec)) {
-    const std::string stem = split == "train" ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte";
-    for (const auto& name : {stem + ".gz", stem}) {
-      const auto candidate = (fs::path(config.path) / name).string();
-      if (fs::exists(candidate, ec)) return candidate;
-    }
-    fail("data directory {} has no {}[.gz] for the {} split{}", config.path, stem, split,
-         missing_data_hint(config.path));
+  for (const auto& name : {stem + ".gz", stem}) {
+    const auto candidate = (fs::path(dir) / name).string();
+    if (fs::exists(candidate, ec)) return candidate;
   }
-  if (split == "test") {
-    if (config.test_path.empty())
-      fail("data.path {} is a single file, so data.test_path must name the test images file", config.path);
-    if (!fs::exists(config.test_path, ec)) fail("test data file {} does not exist", config.test_path);
-    return config.test_path;
+  return "";
+}
+
+}  // namespace
+
+std::string images_file(const DataOptions& options, Split split) {
+  std::error_code ec;
+  if (fs::is_directory(options.path, ec)) {
+    const std::string stem = idx_stem(split, false);
+    auto found = find_idx(options.path, stem);
+    if (found.empty())
+      fail("data directory {} has no {}[.gz] for the {} split{}", options.path, stem, to_string(split),
+           missing_data_hint(options.path));
+    return found;
   }
-  if (!fs::exists(config.path, ec)) fail("data path {} does not exist{}", config.path, missing_data_hint(config.path));
-  return config.path;
+  if (split == Split::kTest) {
+    if (options.test_path.empty())
+      fail("data.path {} is a single file, so data.test_path must name the test examples file", options.path);
+    if (!fs::exists(options.test_path, ec)) fail("test data file {} does not exist", options.test_path);
+    return options.test_path;
+  }
+  if (!fs::exists(options.path, ec))
+    fail("data path {} does not exist{}", options.path, missing_data_hint(options.path));
+  return options.path;
 }
 
 ImageSet read_images(const std::string& path) {
-  torch::Tensor raw = ends_with(path, ".npy") ? read_npy(path) : read_idx(path);
+  torch::Tensor raw = read_data_file(path);
   if (raw.dim() < 2 || raw.dim() > 4)
     fail("{} has shape {}: expected [N, D], [N, H, W] or [N, C, H, W]", path, c10::str(raw.sizes()));
   ImageSet set;
@@ -85,9 +104,20 @@ ImageSet read_images(const std::string& path) {
   return set;
 }
 
-ImageSet load_images(const DataConfig& config, const std::string& split) {
-  ImageSet set = read_images(images_file(config, split));
-  if (split == "train" && config.limit > 0 && config.limit < set.size()) set.x = set.x.slice(0, 0, config.limit);
+ImageSet load_images(const DataOptions& options, Split split) {
+  ImageSet set = read_images(images_file(options, split));
+  std::error_code ec;
+  if (fs::is_directory(options.path, ec)) {
+    const auto labels_path = find_idx(options.path, idx_stem(split, true));
+    if (!labels_path.empty()) {
+      auto labels = read_idx(labels_path);
+      if (labels.dim() != 1 || labels.size(0) != set.size())
+        fail("{} has {} labels of shape {}, but {} has {} examples", labels_path, labels.numel(),
+             c10::str(labels.sizes()), set.source, set.size());
+      set.labels = labels.to(torch::kLong);
+    }
+  }
+  if (split == Split::kTrain && options.limit > 0) set = set.first(options.limit);
   return set;
 }
 
@@ -98,8 +128,11 @@ TrainValidation split_validation(const ImageSet& all, int64_t val_size, uint64_t
   auto order = torch::randperm(all.size(), torch::TensorOptions().dtype(torch::kLong));
   auto val_index = order.slice(0, 0, val_size).to(all.x.device());
   auto train_index = order.slice(0, val_size).to(all.x.device());
-  return {{all.x.index_select(0, train_index), all.image_shape, all.source},
-          {all.x.index_select(0, val_index), all.image_shape, all.source}};
+  auto pick = [&](const torch::Tensor& index) {
+    return ImageSet{all.x.index_select(0, index), all.image_shape, all.source,
+                    all.labels.defined() ? all.labels.index_select(0, index.to(all.labels.device())) : torch::Tensor()};
+  };
+  return {pick(train_index), pick(val_index)};
 }
 
 torch::Tensor binarize(const torch::Tensor& x) { return torch::bernoulli(x); }

@@ -1,46 +1,94 @@
 #pragma once
-// Image data sets held as one tensor on the chosen device, with shuffled
-// mini-batches, a seeded validation split and binarization.
+// Data sets held as one tensor on the chosen device: the data.* options of a
+// config, loading a split, a seeded validation split, shuffled mini-batches
+// and binarization.
 
 #include <torch/types.h>
 
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "core/options.h"
 
 namespace dgm {
 
-/// N examples flattened to [N, D] (float32; IDX uint8 pixels scaled to [0, 1]).
+/// Where Debian's dataset-fashion-mnist package puts its IDX files.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+/// How [0, 1] pixels become the binary data of a Bernoulli model.
+enum class Binarization {
+  kDynamic,  ///< a fresh Bernoulli draw per pixel every epoch
+  kFixed,    ///< one seeded draw, kept
+  kNone,     ///< the values as they are
+};
+DGM_ENUM_NAMES(Binarization, "binarization", {Binarization::kDynamic, "dynamic"}, {Binarization::kFixed, "fixed"},
+               {Binarization::kNone, "none"});
+
+enum class Split { kTest, kTrain };
+DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"});
+
+// clang-format off
+#define DGM_DATA_OPTIONS(X)                                                                                       \
+  X(std::string, path, kFashionMnistDir,                                                                          \
+    "an IDX directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]) or one data file of training "  \
+    "examples (IDX, NPY, CSV)", any_value())                                                                      \
+  X(std::string, test_path, "", "the test examples when path is a single file", any_value())                     \
+  X(Binarization, binarize, Binarization::kDynamic,                                                               \
+    "dynamic (resampled every epoch), fixed (seeded, once) or none", any_value())                                 \
+  X(int64_t, val_size, 5000, "training examples held out (seeded) for validation", at_least(1))                  \
+  X(int64_t, limit, 0, "use only the first N training examples (0 = all)", at_least(0))
+// clang-format on
+
+/// The data.* section of a config: which examples, and how they are binarized.
+struct DataOptions {
+  DGM_DATA_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(DataOptions, DGM_DATA_OPTIONS)
+
+/// The size of one example and, for pictures, its shape.
+struct DataShape {
+  int64_t dim = 0;
+  /// [H, W] or [C, H, W]; empty when the examples are not pictures.
+  std::vector<int64_t> image_shape;
+};
+
+/// N examples flattened to [N, D] (float32; uint8 pixels scaled to [0, 1]).
 struct ImageSet {
   torch::Tensor x;
   /// [H, W] or [C, H, W] for pictures; empty when D has no picture shape.
   std::vector<int64_t> image_shape;
   /// The file the examples came from, for messages.
   std::string source;
+  /// int64 [N] class labels where the source has them (an IDX directory's
+  /// *-labels-idx1-ubyte files); undefined otherwise.
+  torch::Tensor labels;
 
   int64_t size() const { return x.size(0); }
   int64_t dim() const { return x.size(1); }
+  DataShape shape() const { return {dim(), image_shape}; }
   ImageSet to(const torch::Device& device, torch::Dtype dtype = torch::kFloat32) const {
-    return {x.to(device, dtype), image_shape, source};
+    return {x.to(device, dtype), image_shape, source, labels.defined() ? labels.to(device) : labels};
   }
+  /// The first n examples (all when n <= 0 or n >= size()).
+  ImageSet first(int64_t n) const;
 };
 
-/// The images file of `split` ("train" or "test") for `config`: a directory is
-/// searched for the MNIST/Fashion-MNIST IDX names (gzip or raw).
-std::string images_file(const DataConfig& config, const std::string& split);
+/// The examples file of `split` for `options`: a directory is searched for
+/// the MNIST/Fashion-MNIST IDX names (gzip or raw).
+std::string images_file(const DataOptions& options, Split split);
 
-/// Reads an IDX (gzip or raw) or NPY file of examples: [N, D], [N, H, W] or
-/// [N, C, H, W]. Non-finite values are an error naming the file.
+/// Reads a data file of examples (any registered reader, core/data_sources.h):
+/// [N, D], [N, H, W] or [N, C, H, W]. Non-finite values are an error naming the file.
 ImageSet read_images(const std::string& path);
 
-/// images_file + read_images, with data.limit applied to the training split.
-ImageSet load_images(const DataConfig& config, const std::string& split);
+/// images_file + read_images (with labels from an IDX directory), with
+/// data.limit applied to the training split.
+ImageSet load_images(const DataOptions& options, Split split);
 
-/// The examples a command works on: `path` itself when it is a file (IDX or
-/// NPY: the set to use), else the `split` of `config`, with data.path set to
-/// `path` when one is given (a directory). The first `n` only, when n > 0.
-ImageSet load_examples(DataConfig config, const std::string& path, const std::string& split, int64_t n = 0);
+/// The examples a command works on: `path` itself when it is a file (the set
+/// to use), else the `split` of `options`, with data.path set to `path` when
+/// one is given (a directory). The first `n` only, when n > 0.
+ImageSet load_examples(DataOptions options, const std::string& path, Split split, int64_t n = 0);
 
 struct TrainValidation {
   ImageSet train;

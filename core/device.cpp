@@ -31,17 +31,21 @@ torch::Device resolve_device(const std::string& name) {
   fail("unknown device '{}': use auto, cpu, cuda or cuda:N", name);
 }
 
-torch::Dtype resolve_dtype(const std::string& name) {
-  if (name == "float32") return torch::kFloat32;
-  if (name == "float64") return torch::kFloat64;
-  fail("unknown dtype '{}': use float32 or float64", name);
+torch::Dtype to_dtype(Precision precision) {
+  return precision == Precision::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+}
+
+std::string device_name_problem(const std::string& name) {
+  if (name == "auto" || name == "cpu" || name == "cuda") return "";
+  if (name.rfind("cuda:", 0) == 0 && name.size() > 5 && name.find_first_not_of("0123456789", 5) == std::string::npos)
+    return "";
+  return "use auto, cpu, cuda or cuda:N";
 }
 
 void set_threads(int threads) {
   // Auto is one OpenMP thread: OpenBLAS already spreads each matrix product over
   // every core with threads of its own, and OpenMP workers spinning beside them
-  // cut training throughput threefold on a 2-core machine (measured: 8,400 vs
-  // 28,700 images/s for configs/vae.yaml).
+  // cut training throughput threefold (README, "Performance").
   torch::set_num_threads(threads <= 0 ? 1 : threads);
 }
 

@@ -47,4 +47,11 @@ torch::Tensor LogSumExpAccumulator::log_mean_exp() const {
   return log_sum_exp() - std::log(static_cast<double>(count_));
 }
 
+MeanAndError mean_and_error(const torch::Tensor& values) {
+  auto v = values.to(torch::kFloat64);
+  const double mean = v.mean().item<double>();
+  const double error = v.numel() > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(v.numel())) : 0.0;
+  return {mean, error};
+}
+
 }  // namespace dgm

@@ -10,6 +10,14 @@ namespace dgm {
 /// -inf entries; all -inf gives -inf).
 torch::Tensor log_mean_exp(const torch::Tensor& x, int64_t dim);
 
+/// The mean of values [N] and its standard error (sample standard deviation
+/// over sqrt(N); 0 for one value), in float64.
+struct MeanAndError {
+  double mean = 0.0;
+  double standard_error = 0.0;
+};
+MeanAndError mean_and_error(const torch::Tensor& values);
+
 /// A running log-sum-exp over chunks of samples along dim 0, so that k samples
 /// never need to be in memory at once. add() of chunks [S_i, ...] then
 /// log_sum_exp() equals torch::logsumexp(cat(chunks), 0).

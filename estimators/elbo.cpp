@@ -3,17 +3,17 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "estimators/importance_sampling.h"
+#include "estimators/input_checks.h"
 #include "estimators/log_weights.h"
 
 namespace dgm {
 
-ElboTerms elbo(LatentVariableModel& model, const torch::Tensor& x, const ElboOptions& options,
+ElboTerms elbo(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
                const torch::Tensor& mask) {
-  check_estimator_input(x, options.samples, mask, "ELBO");
-  auto q = model.proposal(x, mask);
+  check_estimator_input(x, options.k, mask, "ELBO");
+  auto q = options.proposal(model, x, mask);
   auto p = model.prior(x.size(0));
-  auto z = draw_samples(*q, options.samples, draws_in_blocks(x));
+  auto z = draw_samples(*q, options.k, draws_in_blocks(x));
   auto expected_log_likelihood = model.log_likelihood(x, z, mask).mean(0);
   if (options.free_bits < 0 || options.kl_weight < 0)
     fail("ELBO: free_bits = {} and kl_weight = {} must both be >= 0", options.free_bits, options.kl_weight);

@@ -7,25 +7,10 @@
 
 #include <torch/types.h>
 
+#include "estimators/estimator_options.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
-
-struct ElboOptions {
-  /// Samples of z per example averaged in the expectation. Default: 1.
-  int64_t samples = 1;
-  /// Use the closed-form KL when q and p have one (lower variance); otherwise
-  /// E_q[log q - log p] by Monte Carlo. Default: true.
-  bool analytic_kl = true;
-  /// Training surrogates (they change `objective`, never `elbo`):
-  /// the weight of the KL term (beta-VAE, Higgins et al. 2017; KL warm-up
-  /// ramps it). Default: 1.
-  double kl_weight = 1.0;
-  /// Free bits (Kingma et al. 2016): each latent dimension's KL, averaged over
-  /// the batch, counts as at least this many nats. Needs a closed-form KL per
-  /// dimension. Default: 0 (off).
-  double free_bits = 0.0;
-};
 
 /// The ELBO and its two terms, per example [B], in nats.
 struct ElboTerms {
@@ -39,8 +24,10 @@ struct ElboTerms {
   torch::Tensor objective;
 };
 
-/// ELBO of each row of x [B, D]; `mask` [B, D] restricts it to observed entries.
-ElboTerms elbo(LatentVariableModel& model, const torch::Tensor& x, const ElboOptions& options = {},
+/// ELBO of each row of x [B, D]; `mask` [B, D] restricts it to observed
+/// entries. Reads options.k (samples of z averaged), proposal, analytic_kl,
+/// kl_weight and free_bits.
+ElboTerms elbo(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options = {},
                const torch::Tensor& mask = {});
 
 }  // namespace dgm

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/numerics.h"
-#include "estimators/importance_sampling.h"
+#include "estimators/input_checks.h"
 
 namespace dgm {
 
@@ -13,8 +13,8 @@ bool has_exact_marginal(LatentVariableModel& model) {
   return model.has_closed_form_marginal() || (size > 0 && size <= kMaxEnumeration);
 }
 
-torch::Tensor exact_log_marginal(LatentVariableModel& model, const torch::Tensor& x,
-                                 const ExactMarginalOptions& options, const torch::Tensor& mask) {
+torch::Tensor exact_log_marginal(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                                 const torch::Tensor& mask) {
   check_estimator_input(x, 1, mask, "exact marginal");
   if (auto closed = model.closed_form_log_marginal(x, mask)) return *closed;
   const int64_t size = model.latent_support_size();
@@ -27,11 +27,13 @@ torch::Tensor exact_log_marginal(LatentVariableModel& model, const torch::Tensor
         "the latent space has {} configurations (2^{:.0f}); exact enumeration is limited to {} (2^24): use a "
         "sampling estimator (is, iwae) instead",
         size, std::log2(static_cast<double>(size)), kMaxEnumeration);
-  if (options.chunk <= 0) fail("exact marginal: chunk = {} is not valid: it must be at least 1", options.chunk);
+  if (options.chunk < 0)
+    fail("exact marginal: chunk = {} is not valid: it must be at least 1 (or 0: {})", options.chunk, kEnumerationChunk);
+  const int64_t chunk = options.chunk > 0 ? options.chunk : kEnumerationChunk;
   const int64_t batch = x.size(0);
   LogSumExpAccumulator total;
-  for (int64_t start = 0; start < size; start += options.chunk) {
-    auto indices = torch::arange(start, std::min(size, start + options.chunk), x.options().dtype(torch::kLong));
+  for (int64_t start = 0; start < size; start += chunk) {
+    auto indices = torch::arange(start, std::min(size, start + chunk), x.options().dtype(torch::kLong));
     auto z = model.latent_values(indices);  // [c, *latent]
     std::vector<int64_t> shape{z.size(0), batch};
     for (int64_t d = 1; d < z.dim(); ++d) shape.push_back(z.size(d));

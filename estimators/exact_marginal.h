@@ -6,21 +6,21 @@
 
 #include <torch/types.h>
 
+#include "estimators/estimator_options.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct ExactMarginalOptions {
-  /// Latent configurations evaluated at once when enumerating. Default: 4096.
-  int64_t chunk = 4096;
-};
-
 /// True when exact_log_marginal can answer for this model.
 bool has_exact_marginal(LatentVariableModel& model);
 
-/// Exact log p(x_observed) per row of x [B, D], nats. A model with neither a
-/// closed form nor a finite latent space is a dgm::Error.
+/// Latent configurations enumerated at once when options.chunk is 0.
+inline constexpr int64_t kEnumerationChunk = 4096;
+
+/// Exact log p(x_observed) per row of x [B, D], nats. Reads options.chunk
+/// (configurations per step of an enumeration; 0 = kEnumerationChunk). A
+/// model with neither a closed form nor a finite latent space is a dgm::Error.
 torch::Tensor exact_log_marginal(LatentVariableModel& model, const torch::Tensor& x,
-                                 const ExactMarginalOptions& options = {}, const torch::Tensor& mask = {});
+                                 const EstimatorOptions& options = {}, const torch::Tensor& mask = {});
 
 }  // namespace dgm

@@ -3,16 +3,16 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "estimators/importance_sampling.h"
+#include "estimators/input_checks.h"
 #include "estimators/log_weights.h"
 #include "estimators/weight_statistics.h"
 
 namespace dgm {
 
-torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tensor& x, const ResamplingOptions& options,
-                                  const torch::Tensor& mask) {
+torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                                  int64_t m, const torch::Tensor& mask) {
   check_estimator_input(x, options.k, mask, "importance resampling");
-  if (options.m < 1) fail("importance resampling: m = {} draws is not valid: it must be at least 1", options.m);
+  if (m < 1) fail("importance resampling: m = {} draws is not valid: it must be at least 1", m);
   torch::NoGradGuard no_grad;
   auto q = options.proposal(model, x, mask);
   std::vector<torch::Tensor> zs, log_ws;
@@ -27,8 +27,8 @@ torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tenso
   // Where every weight is 0 the draws cannot be ranked: resample uniformly.
   auto all_zero = torch::isneginf(log_w).all(0, /*keepdim=*/true);
   log_w = torch::where(all_zero, torch::zeros_like(log_w), log_w);
-  auto probabilities = torch::softmax(log_w, 0).t();                                     // [B, k]
-  auto chosen = torch::multinomial(probabilities, options.m, /*replacement=*/true).t();  // [m, B]
+  auto probabilities = torch::softmax(log_w, 0).t();                             // [B, k]
+  auto chosen = torch::multinomial(probabilities, m, /*replacement=*/true).t();  // [m, B]
   auto batch = torch::arange(x.size(0), chosen.options()).expand_as(chosen);
   return z.index({chosen, batch});
 }

@@ -6,23 +6,15 @@
 
 #include <torch/types.h>
 
-#include "estimators/proposal.h"
+#include "estimators/estimator_options.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct ResamplingOptions {
-  /// Proposals drawn per example. Default: 1000.
-  int64_t k = 1000;
-  /// Draws kept per example. Default: 1.
-  int64_t m = 1;
-  /// Proposals weighed at once (0 = all k). Default: 250.
-  int64_t chunk = 250;
-  Proposal proposal = model_proposal();
-};
-
-/// m approximate posterior draws of z for each row of x [B, D]: [m, B, *latent].
-torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tensor& x,
-                                  const ResamplingOptions& options = {}, const torch::Tensor& mask = {});
+/// m approximate posterior draws of z for each row of x [B, D]: [m, B, *latent],
+/// resampled from options.k proposals (drawn options.chunk at a time from
+/// options.proposal). m < 1 or k < 1 is a dgm::Error.
+torch::Tensor importance_resample(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                                  int64_t m, const torch::Tensor& mask = {});
 
 }  // namespace dgm

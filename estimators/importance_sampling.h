@@ -9,27 +9,16 @@
 
 #include <torch/types.h>
 
-#include "estimators/proposal.h"
+#include "estimators/estimator_options.h"
 #include "estimators/weight_statistics.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct ImportanceSamplingOptions {
-  /// Samples per example. Default: 1000.
-  int64_t k = 1000;
-  /// Samples drawn at once (0 = all k); memory grows with chunk x B x D. Default: 0.
-  int64_t chunk = 0;
-  /// Where z comes from. Default: the model's own proposal.
-  Proposal proposal = model_proposal();
-};
-
 /// Importance sampling estimate of p(x_observed) for each row of x [B, D]. No
-/// gradients. k <= 0, or a mask of another shape than x, is a dgm::Error.
+/// gradients. Reads options.k, chunk and proposal. k <= 0, or a mask of
+/// another shape than x, is a dgm::Error.
 ImportanceEstimate importance_sampling(LatentVariableModel& model, const torch::Tensor& x,
-                                       const ImportanceSamplingOptions& options = {}, const torch::Tensor& mask = {});
-
-/// Checks k and the mask's shape for the estimators: a dgm::Error names the value.
-void check_estimator_input(const torch::Tensor& x, int64_t k, const torch::Tensor& mask, const char* estimator);
+                                       const EstimatorOptions& options = {}, const torch::Tensor& mask = {});
 
 }  // namespace dgm

@@ -6,30 +6,23 @@
 // which makes IWAE_5000 the usual test log-likelihood estimate. Samples are
 // drawn in chunks and combined by a running log-sum-exp, so memory is bounded by
 // the chunk whatever k is, and the result equals the one-chunk computation.
+// Its gradient for the proposal is the standard one (autograd through the
+// bound) or, with Gradient::kDreg, the doubly reparameterized one
+// (Tucker et al. 2018; see iwae_dreg.h): the same value, lower variance.
 
 #include <torch/types.h>
 
-#include "estimators/proposal.h"
+#include "estimators/estimator_options.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct IwaeOptions {
-  /// Importance samples per example. Default: 50.
-  int64_t k = 50;
-  /// Samples drawn at once (0 = all k). Memory grows with chunk x B x D. Default: 0.
-  int64_t chunk = 0;
-  /// Where z comes from. Default: the model's own proposal.
-  Proposal proposal = model_proposal();
-  /// Reject NaN / +inf log-weights with a clear error (one host read per
-  /// chunk; training leaves this to the trainer's loss check). Default: true.
-  bool check_weights = true;
-};
-
 /// IWAE_k of each row of x [B, D] (a single draw of the estimator): [B], nats.
 /// `mask` [B, D] restricts the bound to the observed entries. Differentiable
-/// (reparameterized z), so it is also a training objective.
-torch::Tensor iwae_bound(LatentVariableModel& model, const torch::Tensor& x, const IwaeOptions& options = {},
+/// (reparameterized z), so it is also a training objective. Reads options.k,
+/// chunk, proposal, gradient and check_weights (DReG draws all k at once: its
+/// gradient needs them together).
+torch::Tensor iwae_bound(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options = {},
                          const torch::Tensor& mask = {});
 
 }  // namespace dgm

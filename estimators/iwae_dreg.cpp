@@ -4,15 +4,16 @@
 
 #include "core/error.h"
 #include "core/numerics.h"
-#include "estimators/importance_sampling.h"
+#include "estimators/input_checks.h"
 #include "estimators/log_weights.h"
 
 namespace dgm {
 
-torch::Tensor iwae_bound_dreg(LatentVariableModel& model, const torch::Tensor& x, int64_t k,
+torch::Tensor iwae_bound_dreg(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
                               const torch::Tensor& mask) {
+  const int64_t k = options.k;
   check_estimator_input(x, k, mask, "IWAE bound (DReG)");
-  auto q = model.proposal(x, mask);
+  auto q = options.proposal(model, x, mask);
   if (!q->has_rsample())
     fail(
         "the doubly reparameterized gradient needs a reparameterizable proposal; {} has none: use "

@@ -18,8 +18,7 @@ namespace dgm {
 /// vectorised normal sampler fills blocks of 16 values, so one call for n
 /// samples differs from n calls for one). With `in_blocks` (on a GPU) they are
 /// drawn kBlock at a time, in blocks whose boundaries depend only on `total`:
-/// a kernel launch per sample made IWAE-5000 evaluation 3.7 times slower on a
-/// GPU than a plain PyTorch loop (measured on an H200).
+/// a kernel launch per sample is slow on a GPU (README, "GPU").
 class SampleStream {
  public:
   static constexpr int64_t kBlock = 256;
@@ -46,9 +45,8 @@ torch::Tensor importance_log_weights(LatentVariableModel& model, const torch::Te
                                      const torch::Tensor& z, const torch::Tensor& mask = {});
 
 /// Values of x (times samples) per tile when the CPU weighs a chunk: about
-/// 2 MB of float32 per [tile, B, D] tensor, which stays in cache. IWAE-5000
-/// of the 784-400-20 VAE, 100 images a batch, ran at 41 images/s in tiles of
-/// 5 samples, 35 in tiles of 25 and 25 in chunks of 250 (2 cores).
+/// 2 MB of float32 per [tile, B, D] tensor, which stays in cache (README,
+/// "Performance", for what tiles of other sizes measured).
 inline constexpr int64_t kTileValues = int64_t{1} << 19;
 
 /// Draws `total` samples of z from q (a SampleStream) and weighs them `chunk`

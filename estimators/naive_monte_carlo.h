@@ -9,22 +9,17 @@
 
 #include <torch/types.h>
 
+#include "estimators/estimator_options.h"
 #include "estimators/weight_statistics.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct NaiveMonteCarloOptions {
-  /// Samples per example. Default: 1000.
-  int64_t k = 1000;
-  /// Samples drawn at once (0 = all k). Default: 0.
-  int64_t chunk = 0;
-};
-
 /// log of the naive estimate of p(x_observed) for each row of x [B, D], with
 /// the same diagnostics as importance sampling. Uniform over z for finite
-/// latent spaces, the prior for continuous ones.
+/// latent spaces, the prior for continuous ones: options.proposal is not
+/// read, only k and chunk.
 ImportanceEstimate naive_monte_carlo(LatentVariableModel& model, const torch::Tensor& x,
-                                     const NaiveMonteCarloOptions& options = {}, const torch::Tensor& mask = {});
+                                     const EstimatorOptions& options = {}, const torch::Tensor& mask = {});
 
 }  // namespace dgm

@@ -6,20 +6,9 @@
 #include <limits>
 
 #include "core/error.h"
+#include "estimators/input_checks.h"
 
 namespace dgm {
-
-void check_log_weights(const torch::Tensor& log_weights, const char* estimator) {
-  auto bad = torch::isnan(log_weights) | torch::isposinf(log_weights);
-  if (!bad.any().item<bool>()) return;
-  auto where = bad.nonzero()[0];
-  const int64_t sample = where[0].item<int64_t>(), example = where[1].item<int64_t>();
-  const double value = log_weights[sample][example].item<double>();
-  fail(
-      "{}: log-weight {} for example {} (sample {}): the proposal puts mass where the model has none, or a "
-      "density is broken; use a proposal whose support covers the model's",
-      estimator, value, example, sample);
-}
 
 void WeightStatistics::add(const torch::Tensor& log_weights) {
   check_log_weights(log_weights, "importance sampling");

@@ -27,11 +27,6 @@ struct ImportanceEstimate {
   int64_t k = 0;
 };
 
-/// Checks log-weights [S, B]: NaN or +inf means the proposal puts mass where
-/// the model has none, or the model's density is broken; a dgm::Error says so,
-/// with the value and the example.
-void check_log_weights(const torch::Tensor& log_weights, const char* estimator);
-
 class WeightStatistics {
  public:
   /// Adds a chunk of log-weights [S, B] (checked).

@@ -42,7 +42,7 @@ std::vector<int64_t> channels_first(const std::vector<int64_t>& image_shape) {
 }
 
 ConvEncoderImpl::ConvEncoderImpl(const ConvNetOptions& options)
-    : image_shape_(channels_first(options.image_shape)), activation_(activation_named(options.activation)) {
+    : image_shape_(channels_first(options.image_shape)), activation_(activation_function(options.activation)) {
   if (options.channels.empty()) fail("model.conv_channels must list at least one layer, e.g. [32, 64]");
   const auto shapes = feature_shapes(image_shape_, options.channels);
   for (std::size_t i = 0; i < options.channels.size(); ++i)
@@ -64,7 +64,7 @@ torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
 }
 
 ConvDecoderImpl::ConvDecoderImpl(const ConvNetOptions& options)
-    : image_shape_(channels_first(options.image_shape)), activation_(activation_named(options.activation)) {
+    : image_shape_(channels_first(options.image_shape)), activation_(activation_function(options.activation)) {
   if (options.channels.empty()) fail("model.conv_channels must list at least one layer, e.g. [32, 64]");
   const auto shapes = feature_shapes(image_shape_, options.channels);
   first_map_ = shapes.back();

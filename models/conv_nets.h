@@ -26,7 +26,7 @@ struct ConvNetOptions {
   std::vector<int64_t> hidden;
   /// The encoder's output (2 * latent) or the decoder's input (latent) size.
   int64_t code_size = 0;
-  std::string activation = "relu";
+  Activation activation = Activation::kRelu;
 };
 
 /// [..., C*H*W] -> [..., code_size].
@@ -39,7 +39,7 @@ class ConvEncoderImpl : public torch::nn::Module {
   std::vector<int64_t> image_shape_;
   std::vector<torch::nn::Conv2d> convs_;
   Mlp head_{nullptr};
-  torch::Tensor (*activation_)(const torch::Tensor&);
+  ActivationFunction activation_;
 };
 TORCH_MODULE(ConvEncoder);
 
@@ -55,7 +55,7 @@ class ConvDecoderImpl : public torch::nn::Module {
   std::vector<int64_t> image_shape_, first_map_;  // first_map_: [channels, h, w] after the dense layers
   Mlp head_{nullptr};
   std::vector<torch::nn::ConvTranspose2d> deconvs_;
-  torch::Tensor (*activation_)(const torch::Tensor&);
+  ActivationFunction activation_;
 };
 TORCH_MODULE(ConvDecoder);
 

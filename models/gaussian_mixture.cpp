@@ -62,28 +62,6 @@ torch::Tensor symmetric_from_features(const torch::Tensor& feature_sums, int64_t
   return out.view({k, d, d});
 }
 
-CovarianceType parse_covariance_type(const std::string& name) {
-  if (name == "full") return CovarianceType::kFull;
-  if (name == "tied") return CovarianceType::kTied;
-  if (name == "diag") return CovarianceType::kDiag;
-  if (name == "spherical") return CovarianceType::kSpherical;
-  fail("unknown covariance type '{}': use full, tied, diag or spherical", name);
-}
-
-std::string to_string(CovarianceType type) {
-  switch (type) {
-    case CovarianceType::kFull:
-      return "full";
-    case CovarianceType::kTied:
-      return "tied";
-    case CovarianceType::kDiag:
-      return "diag";
-    case CovarianceType::kSpherical:
-      return "spherical";
-  }
-  return "?";
-}
-
 torch::Tensor precision_cholesky_from_covariances(const torch::Tensor& covariances, CovarianceType type) {
   const auto not_positive = [](int64_t component) {
     fail(
@@ -138,10 +116,8 @@ GaussianMixture GaussianMixture::from_covariances(torch::Tensor weights, torch::
 }
 
 GaussianMixture GaussianMixture::to(torch::Device device, torch::Dtype dtype) const {
-  GaussianMixture moved(weights_.to(device, dtype), means_.to(device, dtype), precision_cholesky_.to(device, dtype),
-                        type_);
-  moved.chunk_rows = chunk_rows;
-  return moved;
+  return GaussianMixture(weights_.to(device, dtype), means_.to(device, dtype), precision_cholesky_.to(device, dtype),
+                         type_);
 }
 
 torch::Tensor GaussianMixture::component_log_density(const torch::Tensor& x) const {
@@ -225,7 +201,7 @@ torch::Tensor GaussianMixture::weighted_log_prob(const torch::Tensor& x, const t
 torch::Tensor GaussianMixture::component_log_prob(const torch::Tensor& x, const torch::Tensor& mask) const {
   if (x.dim() != 2 || x.size(1) != data_dim())
     fail("the mixture has {} dimensions, but the data has shape {}", data_dim(), c10::str(x.sizes()));
-  int64_t rows = chunk_rows;
+  int64_t rows = kMixtureScoreRows;
   const bool dense_masked = mask.defined() && (type_ == CovarianceType::kFull || type_ == CovarianceType::kTied);
   if (dense_masked) rows = std::max<int64_t>(1, (int64_t{1} << 22) / (components() * data_dim() * data_dim()));
   std::vector<torch::Tensor> parts;

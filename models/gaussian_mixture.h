@@ -12,15 +12,18 @@
 
 #include <string>
 
+#include "core/options.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
 enum class CovarianceType { kFull, kTied, kDiag, kSpherical };
+DGM_ENUM_NAMES(CovarianceType, "covariance type", {CovarianceType::kFull, "full"}, {CovarianceType::kTied, "tied"},
+               {CovarianceType::kDiag, "diag"}, {CovarianceType::kSpherical, "spherical"});
 
-/// full, tied, diag or spherical; anything else is a dgm::Error listing them.
-CovarianceType parse_covariance_type(const std::string& name);
-std::string to_string(CovarianceType type);
+/// Rows scored at once by the mixture's densities: bounds the memory of
+/// [rows, K] log-densities (and of their quadratic features).
+inline constexpr int64_t kMixtureScoreRows = 16384;
 
 class GaussianMixture : public LatentVariableModel {
  public:
@@ -82,9 +85,6 @@ class GaussianMixture : public LatentVariableModel {
   const torch::Tensor& means() const { return means_; }
   const torch::Tensor& precision_cholesky() const { return precision_cholesky_; }
   GaussianMixture to(torch::Device device, torch::Dtype dtype) const;
-
-  /// Rows per chunk when scoring. Default: 16384.
-  int64_t chunk_rows = 16384;
 
  private:
   /// log N(x | k) for a chunk of rows without a mask: [n, K].

@@ -46,7 +46,7 @@ GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch
   }
   CovarianceType type;
   try {
-    type = parse_covariance_type(meta.at("covariance_type").get<std::string>());
+    type = parse_enum<CovarianceType>(meta.at("covariance_type").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     fail("{} lacks covariance_type: {}", meta_path, e.what());
   }

@@ -19,6 +19,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "core/distributions.h"
 
@@ -67,10 +68,28 @@ class LatentVariableModel {
 
   virtual int64_t data_dim() const = 0;
   virtual int64_t latent_dim() const = 0;
+
+  /// True when p(x | z) needs data in [0, 1] (a Bernoulli likelihood): the
+  /// data loaders check it and binarize.
+  virtual bool needs_unit_interval() const { return false; }
+  /// One line for reports, e.g. "VAE (784 -> 20 latent)".
+  virtual std::string describe() const;
 };
 
-/// A latent variable model with trainable parameters: what the gradient
-/// trainer fits and checkpoints.
-class TrainableModel : public torch::nn::Module, public LatentVariableModel {};
+/// A latent variable model with parameters and buffers: what dgm trains (or
+/// fits in closed form), checkpoints and keeps in run directories. The model
+/// registry (models/model_registry.h) makes them from a config.
+class TrainableModel : public torch::nn::Module, public LatentVariableModel {
+ public:
+  /// Called once with the training examples [N, D] after the parameters are
+  /// initialised and before training: a VAE may start its output bias at the
+  /// data's mean. Default: nothing.
+  virtual void initialize_from_data(const torch::Tensor& /*train_x*/) {}
+  /// True when the model is fitted in closed form (fit_closed_form) rather
+  /// than by the gradient trainer. Default: false.
+  virtual bool fits_in_closed_form() const { return false; }
+  /// The closed-form maximum-likelihood fit to the rows of x [N, D].
+  virtual void fit_closed_form(const torch::Tensor& x);
+};
 
 }  // namespace dgm

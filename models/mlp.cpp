@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "core/error.h"
-
 namespace dgm {
 namespace {
 
@@ -16,17 +14,26 @@ torch::Tensor gelu(const torch::Tensor& x) { return torch::gelu(x); }
 
 }  // namespace
 
-Activation activation_named(const std::string& name) {
-  if (name == "relu") return relu;
-  if (name == "tanh") return tanh_;
-  if (name == "elu") return elu;
-  if (name == "leaky_relu") return leaky_relu;
-  if (name == "softplus") return softplus;
-  if (name == "gelu") return gelu;
-  fail("unknown activation '{}': use relu, tanh, elu, leaky_relu, softplus or gelu", name);
+ActivationFunction activation_function(Activation activation) {
+  switch (activation) {
+    case Activation::kRelu:
+      return relu;
+    case Activation::kTanh:
+      return tanh_;
+    case Activation::kElu:
+      return elu;
+    case Activation::kLeakyRelu:
+      return leaky_relu;
+    case Activation::kSoftplus:
+      return softplus;
+    case Activation::kGelu:
+      return gelu;
+  }
+  return relu;
 }
 
-MlpImpl::MlpImpl(const MlpOptions& options) : options_(options), activation_(activation_named(options.activation())) {
+MlpImpl::MlpImpl(const MlpOptions& options)
+    : options_(options), activation_(activation_function(options.activation())) {
   layers_ = register_module("layers", torch::nn::ModuleList());
   int64_t width = options.in_features();
   for (int64_t next : options.hidden()) {

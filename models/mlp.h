@@ -7,15 +7,22 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
-#include <string>
 #include <vector>
+
+#include "core/options.h"
 
 namespace dgm {
 
-using Activation = torch::Tensor (*)(const torch::Tensor&);
+/// The nonlinearity between layers.
+enum class Activation { kRelu, kTanh, kElu, kLeakyRelu, kSoftplus, kGelu };
+DGM_ENUM_NAMES(Activation, "activation", {Activation::kRelu, "relu"}, {Activation::kTanh, "tanh"},
+               {Activation::kElu, "elu"}, {Activation::kLeakyRelu, "leaky_relu"}, {Activation::kSoftplus, "softplus"},
+               {Activation::kGelu, "gelu"});
 
-/// relu, tanh, elu, leaky_relu, softplus or gelu; another name is a dgm::Error.
-Activation activation_named(const std::string& name);
+using ActivationFunction = torch::Tensor (*)(const torch::Tensor&);
+
+/// The function of an activation (leaky_relu: slope 0.01).
+ActivationFunction activation_function(Activation activation);
 
 struct MlpOptions {
   MlpOptions(int64_t in_features, std::vector<int64_t> hidden, int64_t out_features)
@@ -23,8 +30,8 @@ struct MlpOptions {
   TORCH_ARG(int64_t, in_features);
   TORCH_ARG(std::vector<int64_t>, hidden);
   TORCH_ARG(int64_t, out_features);
-  /// relu, tanh, elu, leaky_relu, softplus or gelu. Default: relu.
-  TORCH_ARG(std::string, activation) = "relu";
+  /// Default: relu.
+  TORCH_ARG(Activation, activation) = Activation::kRelu;
 };
 
 class MlpImpl : public torch::nn::Module {
@@ -40,7 +47,7 @@ class MlpImpl : public torch::nn::Module {
   MlpOptions options_;
   torch::nn::ModuleList layers_;
   std::vector<torch::nn::Linear> linears_;  // the same layers, without a cast per call
-  torch::Tensor (*activation_)(const torch::Tensor&);
+  ActivationFunction activation_;
 };
 TORCH_MODULE(Mlp);
 

@@ -7,16 +7,21 @@
 
 namespace dgm {
 
-SigmoidBeliefNetImpl::SigmoidBeliefNetImpl(const SigmoidBeliefNetOptions& options) : options_(options) {
-  TORCH_CHECK(options.data_dim() > 0 && options.latent_dim() > 0, "SigmoidBeliefNet needs positive sizes, got ",
-              options.data_dim(), " and ", options.latent_dim());
-  if (options.latent_dim() > 62) fail("a sigmoid belief net has at most 62 latent units, not {}", options.latent_dim());
-  prior_logits_ = register_parameter("prior_logits", torch::zeros({options.latent_dim()}));
-  decoder_ = register_module("decoder", torch::nn::Linear(options.latent_dim(), options.data_dim()));
+SigmoidBeliefNetImpl::SigmoidBeliefNetImpl(const SigmoidBeliefNetOptions& options, const DataShape& shape)
+    : options_(options), data_dim_(shape.dim) {
+  if (options.latent_dim > 62) fail("a sigmoid belief net has at most 62 latent units, not {}", options.latent_dim);
+  check_options(options, "SigmoidBeliefNetOptions");
+  if (shape.dim <= 0) fail("a sigmoid belief net needs examples of at least one value, got {}", shape.dim);
+  prior_logits_ = register_parameter("prior_logits", torch::zeros({options.latent_dim}));
+  decoder_ = register_module("decoder", torch::nn::Linear(options.latent_dim, shape.dim));
+}
+
+std::string SigmoidBeliefNetImpl::describe() const {
+  return fmt::format("sigmoid belief net ({} binary latents, {} pixels)", options_.latent_dim, data_dim_);
 }
 
 std::shared_ptr<Distribution> SigmoidBeliefNetImpl::prior(int64_t batch) {
-  return std::make_shared<Bernoulli>(prior_logits_.expand({batch, options_.latent_dim()}));
+  return std::make_shared<Bernoulli>(prior_logits_.expand({batch, options_.latent_dim}));
 }
 
 std::shared_ptr<Distribution> SigmoidBeliefNetImpl::likelihood(const torch::Tensor& z) {
@@ -38,10 +43,10 @@ torch::Tensor SigmoidBeliefNetImpl::log_likelihood(const torch::Tensor& x, const
   return elements.sum(-1);
 }
 
-int64_t SigmoidBeliefNetImpl::latent_support_size() const { return int64_t{1} << options_.latent_dim(); }
+int64_t SigmoidBeliefNetImpl::latent_support_size() const { return int64_t{1} << options_.latent_dim; }
 
 torch::Tensor SigmoidBeliefNetImpl::latent_values(const torch::Tensor& indices) const {
-  auto bits = torch::arange(options_.latent_dim(), indices.options());
+  auto bits = torch::arange(options_.latent_dim, indices.options());
   return indices.unsqueeze(-1).bitwise_right_shift(bits).bitwise_and(1).to(prior_logits_.dtype());
 }
 
@@ -52,12 +57,12 @@ std::shared_ptr<Distribution> SigmoidBeliefNetImpl::proposal(const torch::Tensor
     fail(
         "the sigmoid belief net's proposal enumerates its 2^{} latent configurations, over the limit of {}; "
         "use --proposal prior (or uniform)",
-        options_.latent_dim(), kMaxEnumeration);
+        options_.latent_dim, kMaxEnumeration);
   // log p(z_j = 1, x) and log p(x), accumulated over chunks of configurations.
   LogSumExpAccumulator ones, all;
-  for (int64_t start = 0; start < size; start += options_.enumeration_chunk()) {
+  for (int64_t start = 0; start < size; start += options_.enumeration_chunk) {
     auto indices =
-        torch::arange(start, std::min(size, start + options_.enumeration_chunk()), x.options().dtype(torch::kLong));
+        torch::arange(start, std::min(size, start + options_.enumeration_chunk), x.options().dtype(torch::kLong));
     auto z = latent_values(indices);                                                        // [c, d]
     auto joint = log_joint(x, z.unsqueeze(1).expand({z.size(0), batch, z.size(1)}), mask);  // [c, B]
     all.add(joint);

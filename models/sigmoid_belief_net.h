@@ -9,22 +9,29 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "core/dataset.h"
+#include "core/options.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct SigmoidBeliefNetOptions {
-  SigmoidBeliefNetOptions(int64_t data_dim, int64_t latent_dim) : data_dim_(data_dim), latent_dim_(latent_dim) {}
-  TORCH_ARG(int64_t, data_dim);
-  /// Binary latent units d (at most 62); exact enumeration needs d <= 24.
-  TORCH_ARG(int64_t, latent_dim);
-  /// Configurations of z evaluated at once when enumerating. Default: 1024.
-  TORCH_ARG(int64_t, enumeration_chunk) = 1024;
-};
+// clang-format off
+#define DGM_SBN_OPTIONS(X)                                                                                    \
+  X(int64_t, latent_dim, 10, "binary latent units d (exact sums over the 2^d configurations need d <= 24)",  \
+    between(1, 62))                                                                                           \
+  X(int64_t, enumeration_chunk, 1024, "configurations of z evaluated at once when enumerating", at_least(1))
+// clang-format on
 
+/// The model.* options of model.type sbn.
+struct SigmoidBeliefNetOptions {
+  DGM_SBN_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(SigmoidBeliefNetOptions, DGM_SBN_OPTIONS)
+
+/// Registered as model.type "sbn"; trained with train.objective exact.
 class SigmoidBeliefNetImpl : public TrainableModel {
  public:
-  explicit SigmoidBeliefNetImpl(const SigmoidBeliefNetOptions& options);
+  SigmoidBeliefNetImpl(const SigmoidBeliefNetOptions& options, const DataShape& shape);
 
   std::shared_ptr<Distribution> prior(int64_t batch) override;
   /// A factorized Bernoulli q(z | x) whose marginals are the exact posterior
@@ -39,11 +46,14 @@ class SigmoidBeliefNetImpl : public TrainableModel {
   /// The bits of each index, least significant first, as floats: [..., d].
   torch::Tensor latent_values(const torch::Tensor& indices) const override;
 
-  int64_t data_dim() const override { return options_.data_dim(); }
-  int64_t latent_dim() const override { return options_.latent_dim(); }
+  int64_t data_dim() const override { return data_dim_; }
+  int64_t latent_dim() const override { return options_.latent_dim; }
+  bool needs_unit_interval() const override { return true; }
+  std::string describe() const override;
 
  private:
   SigmoidBeliefNetOptions options_;
+  int64_t data_dim_;
   torch::Tensor prior_logits_;  // [d]
   torch::nn::Linear decoder_{nullptr};
 };

@@ -49,8 +49,8 @@ std::vector<torch::Tensor> run_module(torch::jit::Module& module, const torch::T
 
 }  // namespace
 
-TorchScriptVae::TorchScriptVae(const std::string& encoder_path, const std::string& decoder_path,
-                               const std::string& likelihood, int64_t data_dim, torch::Device device)
+TorchScriptVae::TorchScriptVae(const std::string& encoder_path, const std::string& decoder_path, Likelihood likelihood,
+                               int64_t data_dim, torch::Device device)
     : encoder_(load_module(encoder_path, "encoder", device)),
       decoder_(load_module(decoder_path, "decoder", device)),
       encoder_path_(encoder_path),
@@ -58,12 +58,14 @@ TorchScriptVae::TorchScriptVae(const std::string& encoder_path, const std::strin
       likelihood_(likelihood),
       data_dim_(data_dim),
       options_(torch::TensorOptions().dtype(torch::kFloat32).device(device)) {
-  if (likelihood_ != "bernoulli" && likelihood_ != "gaussian")
-    fail("unknown likelihood '{}': use bernoulli or gaussian", likelihood_);
   torch::NoGradGuard no_grad;
   auto [mu, logvar] = encode(torch::zeros({2, data_dim_}, options_));
   latent_dim_ = mu.size(1);
   decode(torch::zeros({3, 2, latent_dim_}, options_));  // checks the decoder on [S, B, D_z]
+}
+
+std::string TorchScriptVae::describe() const {
+  return fmt::format("TorchScript VAE {} + {} ({} -> {} latent)", encoder_path_, decoder_path_, data_dim_, latent_dim_);
 }
 
 std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::encode(const torch::Tensor& x) {
@@ -80,10 +82,10 @@ std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::encode(const torch::Tens
 
 std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::decode(const torch::Tensor& z) {
   const auto out = run_module(decoder_, z, "decoder", decoder_path_, "z");
-  const std::size_t wanted = likelihood_ == "gaussian" ? 2 : 1;
+  const std::size_t wanted = likelihood_ == Likelihood::kGaussian ? 2 : 1;
   if (out.size() != wanted)
     fail("decoder {} returned {} tensor(s); for a {} likelihood the contract is {}", decoder_path_, out.size(),
-         likelihood_, wanted == 1 ? "logits [..., D_x]" : "a tuple (mean, logvar), each [..., D_x]");
+         to_string(likelihood_), wanted == 1 ? "logits [..., D_x]" : "a tuple (mean, logvar), each [..., D_x]");
   std::vector<int64_t> expected(z.sizes().begin(), z.sizes().end() - 1);
   expected.push_back(data_dim_);
   for (const auto& tensor : out)
@@ -104,15 +106,15 @@ std::shared_ptr<Distribution> TorchScriptVae::proposal(const torch::Tensor& x, c
 
 std::shared_ptr<Distribution> TorchScriptVae::likelihood(const torch::Tensor& z) {
   auto [first, logvar] = decode(z);
-  if (likelihood_ == "bernoulli") return std::make_shared<Bernoulli>(first);
+  if (likelihood_ == Likelihood::kBernoulli) return std::make_shared<Bernoulli>(first);
   return std::make_shared<DiagNormal>(DiagNormal::from_log_var(first, logvar));
 }
 
 torch::Tensor TorchScriptVae::log_likelihood(const torch::Tensor& x, const torch::Tensor& z,
                                              const torch::Tensor& mask) {
   auto [first, logvar] = decode(z);
-  auto elements = likelihood_ == "bernoulli" ? Bernoulli(first).log_prob_elements(x)
-                                             : DiagNormal::from_log_var(first, logvar).log_prob_elements(x);
+  auto elements = likelihood_ == Likelihood::kBernoulli ? Bernoulli(first).log_prob_elements(x)
+                                                        : DiagNormal::from_log_var(first, logvar).log_prob_elements(x);
   if (mask.defined()) elements = elements * mask;
   return elements.sum(-1);
 }

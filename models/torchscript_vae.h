@@ -12,6 +12,7 @@
 #include <string>
 
 #include "models/latent_variable_model.h"
+#include "models/likelihood.h"
 
 namespace dgm {
 
@@ -21,7 +22,7 @@ class TorchScriptVae : public LatentVariableModel {
   /// checks the contract on a probe batch of `data_dim` zeros (a broken
   /// contract is a dgm::Error naming the output, the expected and the found
   /// shape), and moves the modules to `device`.
-  TorchScriptVae(const std::string& encoder_path, const std::string& decoder_path, const std::string& likelihood,
+  TorchScriptVae(const std::string& encoder_path, const std::string& decoder_path, Likelihood likelihood,
                  int64_t data_dim, torch::Device device);
 
   std::shared_ptr<Distribution> prior(int64_t batch) override;
@@ -31,13 +32,16 @@ class TorchScriptVae : public LatentVariableModel {
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) override;
   int64_t data_dim() const override { return data_dim_; }
   int64_t latent_dim() const override { return latent_dim_; }
+  bool needs_unit_interval() const override { return likelihood_ == Likelihood::kBernoulli; }
+  std::string describe() const override;
 
  private:
   std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& x);
   /// Decoder output: {logits or mean, logvar (gaussian only)}.
   std::pair<torch::Tensor, torch::Tensor> decode(const torch::Tensor& z);
   torch::jit::Module encoder_, decoder_;
-  std::string encoder_path_, decoder_path_, likelihood_;
+  std::string encoder_path_, decoder_path_;
+  Likelihood likelihood_;
   int64_t data_dim_, latent_dim_ = 0;
   torch::TensorOptions options_;
 };

@@ -4,72 +4,63 @@
 
 #include <cmath>
 
-#include "core/config.h"
 #include "core/error.h"
 
 namespace dgm {
 
-VaeOptions VaeOptions::from_config(const ModelConfig& config, int64_t data_dim, std::vector<int64_t> image_shape) {
-  if (config.type != "vae") fail("model.type '{}' is not a VAE", config.type);
-  return VaeOptions(data_dim, config.latent_dim)
-      .hidden(config.hidden)
-      .activation(config.activation)
-      .likelihood(config.likelihood)
-      .learn_variance(config.learn_variance)
-      .variance(config.variance)
-      .second_latent_dim(config.second_latent_dim)
-      .second_hidden(config.second_hidden)
-      .network(config.network)
-      .conv_channels(config.conv_channels)
-      .image_shape(std::move(image_shape));
+void check_vae_options(const VaeOptions& options, const std::string& where) {
+  check_options(options, where);
+  if (options.network == Network::kConv && options.conv_channels.empty())
+    fail("{}: model.conv_channels must list at least one layer, e.g. [32, 64]", where);
+  if (options.network == Network::kMlp && options.hidden.empty())
+    fail("{}: model.hidden must list at least one layer width, e.g. [400]", where);
 }
 
-VaeImpl::VaeImpl(const VaeOptions& options) : options_(options) {
-  TORCH_CHECK(options.data_dim() > 0 && options.latent_dim() > 0, "VAE needs positive sizes, got data_dim ",
-              options.data_dim(), " latent_dim ", options.latent_dim());
-  if (options.likelihood() != "bernoulli" && options.likelihood() != "gaussian")
-    fail("unknown likelihood '{}': use bernoulli or gaussian", options.likelihood());
-  TORCH_CHECK(options.variance() > 0, "Invalid Gaussian variance: ", options.variance());
-  std::vector<int64_t> reversed(options.hidden().rbegin(), options.hidden().rend());
-  if (options.network() == "conv") {
+VaeImpl::VaeImpl(const VaeOptions& options, const DataShape& shape) : options_(options), shape_(shape) {
+  check_vae_options(options, "VaeOptions");
+  if (shape.dim <= 0) fail("a VAE needs examples of at least one value, got {}", shape.dim);
+  std::vector<int64_t> reversed(options.hidden.rbegin(), options.hidden.rend());
+  const int64_t latent = options.latent_dim;
+  if (options.network == Network::kConv) {
     int64_t pixels = 1;
-    for (const auto size : options.image_shape()) pixels *= size;
-    if (options.image_shape().empty() || pixels != options.data_dim())
+    for (const auto size : shape.image_shape) pixels *= size;
+    if (shape.image_shape.empty() || pixels != shape.dim)
       fail(
           "model.network = conv needs pictures, but the examples are {} values without a picture shape; use "
           "model.network=mlp",
-          options.data_dim());
-    ConvNetOptions nets{options.image_shape(), options.conv_channels(), options.hidden(), 2 * options.latent_dim(),
-                        options.activation()};
+          shape.dim);
+    ConvNetOptions nets{shape.image_shape, options.conv_channels, options.hidden, 2 * latent, options.activation};
     conv_encoder_ = register_module("encoder", ConvEncoder(nets));
     nets.hidden = reversed;
-    nets.code_size = options.latent_dim();
+    nets.code_size = latent;
     conv_decoder_ = register_module("decoder", ConvDecoder(nets));
-  } else if (options.network() == "mlp") {
-    encoder_ = register_module("encoder", Mlp(MlpOptions(options.data_dim(), options.hidden(), 2 * options.latent_dim())
-                                                  .activation(options.activation())));
-    decoder_ = register_module(
-        "decoder",
-        Mlp(MlpOptions(options.latent_dim(), reversed, options.data_dim()).activation(options.activation())));
   } else {
-    fail("unknown model.network '{}': use mlp or conv", options.network());
+    encoder_ = register_module("encoder",
+                               Mlp(MlpOptions(shape.dim, options.hidden, 2 * latent).activation(options.activation)));
+    decoder_ = register_module("decoder", Mlp(MlpOptions(latent, reversed, shape.dim).activation(options.activation)));
   }
-  if (options.second_latent_dim() > 0) {
-    std::vector<int64_t> second_reversed(options.second_hidden().rbegin(), options.second_hidden().rend());
+  if (options.second_latent_dim > 0) {
+    std::vector<int64_t> second_reversed(options.second_hidden.rbegin(), options.second_hidden.rend());
     upper_encoder_ = register_module(
-        "upper_encoder", Mlp(MlpOptions(options.latent_dim(), options.second_hidden(), 2 * options.second_latent_dim())
-                                 .activation(options.activation())));
+        "upper_encoder",
+        Mlp(MlpOptions(latent, options.second_hidden, 2 * options.second_latent_dim).activation(options.activation)));
     upper_decoder_ = register_module(
-        "upper_decoder", Mlp(MlpOptions(options.second_latent_dim(), second_reversed, 2 * options.latent_dim())
-                                 .activation(options.activation())));
+        "upper_decoder",
+        Mlp(MlpOptions(options.second_latent_dim, second_reversed, 2 * latent).activation(options.activation)));
   }
-  if (options.likelihood() == "gaussian") {
-    auto initial = torch::full({options.data_dim()}, std::log(options.variance()));
-    if (options.learn_variance())
+  if (options.likelihood == Likelihood::kGaussian) {
+    auto initial = torch::full({shape.dim}, std::log(options.variance));
+    if (options.learn_variance)
       log_variance_ = register_parameter("log_variance", initial);
     else
       log_variance_ = register_buffer("log_variance", initial);
   }
+}
+
+std::string VaeImpl::describe() const {
+  const std::string latents = two_layers() ? fmt::format("{} -> {}", options_.latent_dim, options_.second_latent_dim)
+                                           : fmt::format("{}", options_.latent_dim);
+  return fmt::format("VAE ({} -> {} latent)", shape_.dim, latents);
 }
 
 namespace {
@@ -87,18 +78,18 @@ DiagNormal VaeImpl::encode(const torch::Tensor& x) {
 }
 
 torch::Tensor VaeImpl::decode(const torch::Tensor& z) {
-  auto z1 = two_layers() ? z.narrow(-1, 0, options_.latent_dim()) : z;
+  auto z1 = two_layers() ? z.narrow(-1, 0, options_.latent_dim) : z;
   return conv_decoder_ ? conv_decoder_->forward(z1) : decoder_->forward(z1);
 }
 
 std::shared_ptr<Distribution> VaeImpl::prior(int64_t batch) {
   auto options = parameters().front().options();
-  if (!two_layers()) return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim(), options));
+  if (!two_layers()) return std::make_shared<DiagNormal>(DiagNormal::standard({batch}, options_.latent_dim, options));
   // p(z2) = N(0, I), p(z1 | z2) from the upper decoder; z holds [z1, z2].
   auto upper = upper_decoder_;
   return std::make_shared<DiagNormalChain>(
-      DiagNormal::standard({batch}, options_.second_latent_dim(), options),
-      [upper](const torch::Tensor& z2) mutable { return gaussian_from(upper->forward(z2)); }, options_.latent_dim(),
+      DiagNormal::standard({batch}, options_.second_latent_dim, options),
+      [upper](const torch::Tensor& z2) mutable { return gaussian_from(upper->forward(z2)); }, options_.latent_dim,
       /*root_first=*/false);
 }
 
@@ -108,18 +99,22 @@ std::shared_ptr<Distribution> VaeImpl::proposal(const torch::Tensor& x, const to
   auto upper = upper_encoder_;
   return std::make_shared<DiagNormalChain>(
       first, [upper](const torch::Tensor& z1) mutable { return gaussian_from(upper->forward(z1)); },
-      options_.second_latent_dim(), /*root_first=*/true);
+      options_.second_latent_dim, /*root_first=*/true);
+}
+
+void VaeImpl::initialize_from_data(const torch::Tensor& train_x) {
+  if (options_.output_bias_from_data) init_output_bias(train_x.mean(0));
 }
 
 void VaeImpl::init_output_bias(const torch::Tensor& data_mean) {
-  TORCH_CHECK(data_mean.numel() == options_.data_dim(), "init_output_bias: a mean of ", data_mean.numel(),
-              " values for ", options_.data_dim(), " outputs");
+  TORCH_CHECK(data_mean.numel() == shape_.dim, "init_output_bias: a mean of ", data_mean.numel(), " values for ",
+              shape_.dim, " outputs");
   if (conv_decoder_)
     fail("model.output_bias_from_data needs model.network = mlp: a convolutional decoder has one bias per channel");
   torch::NoGradGuard no_grad;
   auto& bias = decoder_->output_bias();
   auto mean = data_mean.to(bias.options()).reshape_as(bias);
-  if (options_.likelihood() == "bernoulli") {
+  if (options_.likelihood == Likelihood::kBernoulli) {
     auto p = mean.clamp(1e-3, 1 - 1e-3);
     bias.copy_(torch::log(p) - torch::log1p(-p));
   } else {
@@ -129,14 +124,14 @@ void VaeImpl::init_output_bias(const torch::Tensor& data_mean) {
 
 std::shared_ptr<Distribution> VaeImpl::likelihood(const torch::Tensor& z) {
   auto out = decode(z);
-  if (options_.likelihood() == "bernoulli") return std::make_shared<Bernoulli>(out);
+  if (options_.likelihood == Likelihood::kBernoulli) return std::make_shared<Bernoulli>(out);
   return std::make_shared<DiagNormal>(DiagNormal::from_log_var(out, log_variance_.expand_as(out)));
 }
 
 torch::Tensor VaeImpl::log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask) {
   auto out = decode(z);
   torch::Tensor elements;
-  if (options_.likelihood() == "bernoulli") {
+  if (options_.likelihood == Likelihood::kBernoulli) {
     elements = Bernoulli(out).log_prob_elements(x);
   } else {
     elements = DiagNormal::from_log_var(out, log_variance_.expand_as(out)).log_prob_elements(x);

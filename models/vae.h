@@ -1,57 +1,73 @@
 #pragma once
 // The variational autoencoder (Kingma & Welling 2013, "Auto-Encoding
-// Variational Bayes"): prior p(z) = N(0, I), an MLP encoder giving a diagonal
-// Gaussian q(z | x), and an MLP decoder giving p(x | z), Bernoulli (logits) for
-// binary or [0, 1] data or a diagonal Gaussian (per-pixel variance, fixed or
-// learned) for continuous data.
+// Variational Bayes"): prior p(z) = N(0, I), an encoder (MLP or convolutions)
+// giving a diagonal Gaussian q(z | x), and a decoder giving p(x | z),
+// Bernoulli (logits) for binary or [0, 1] data or a diagonal Gaussian
+// (per-pixel variance, fixed or learned) for continuous data. With a second
+// stochastic layer it is the IWAE paper's two-layer model (Burda et al. 2015).
+// Registered as model.type "vae".
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include <string>
 #include <vector>
 
+#include "core/dataset.h"
+#include "core/options.h"
 #include "models/conv_nets.h"
 #include "models/latent_variable_model.h"
+#include "models/likelihood.h"
 #include "models/mlp.h"
 
 namespace dgm {
 
-struct ModelConfig;
-
-struct VaeOptions {
-  VaeOptions(int64_t data_dim, int64_t latent_dim) : data_dim_(data_dim), latent_dim_(latent_dim) {}
-  /// The options that `model.*` of a config describes, for data of `data_dim` values.
-  static VaeOptions from_config(const ModelConfig& config, int64_t data_dim, std::vector<int64_t> image_shape = {});
-  TORCH_ARG(int64_t, data_dim);
-  TORCH_ARG(int64_t, latent_dim);
-  /// Encoder hidden widths; the decoder uses them reversed. Default: {400}.
-  TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{400};
-  /// Default: relu.
-  TORCH_ARG(std::string, activation) = "relu";
-  /// bernoulli or gaussian. Default: bernoulli.
-  TORCH_ARG(std::string, likelihood) = "bernoulli";
-  /// Gaussian only: learn the per-pixel variance. Default: true.
-  TORCH_ARG(bool, learn_variance) = true;
-  /// Gaussian only: the (initial) per-pixel variance. Default: 1.
-  TORCH_ARG(double, variance) = 1.0;
-  /// A second stochastic layer z2 above z1 (the IWAE paper's two-layer model):
-  /// p(z2) p(z1 | z2) p(x | z1), q(z1 | x) q(z2 | z1). 0 = one layer. Default: 0.
-  TORCH_ARG(int64_t, second_latent_dim) = 0;
-  /// Hidden widths of q(z2 | z1); p(z1 | z2) uses them reversed. Default: {}.
-  TORCH_ARG(std::vector<int64_t>, second_hidden);
-  /// mlp, or conv: convolutions for the x <-> z1 networks (needs image_shape);
-  /// `hidden` then lists the dense layers between feature maps and code. Default: mlp.
-  TORCH_ARG(std::string, network) = "mlp";
-  /// conv: channels after each convolution. Default: {32, 64}.
-  TORCH_ARG(std::vector<int64_t>, conv_channels) = std::vector<int64_t>{32, 64};
-  /// The examples' picture shape, [H, W] or [C, H, W] (conv only). Default: {}.
-  TORCH_ARG(std::vector<int64_t>, image_shape);
+/// The networks between x and z1.
+enum class Network {
+  kMlp,   ///< fully connected layers
+  kConv,  ///< 4x4 convolutions of stride 2 (pictures)
 };
+DGM_ENUM_NAMES(Network, "network", {Network::kMlp, "mlp"}, {Network::kConv, "conv"});
+
+// clang-format off
+#define DGM_VAE_OPTIONS(X)                                                                                           \
+  X(int64_t, latent_dim, 20, "latent dimensions (of z1 with two layers)", between(1, 100000))                       \
+  X(std::vector<int64_t>, hidden, (std::vector<int64_t>{400}),                                                      \
+    "encoder hidden widths; the decoder mirrors them (with network conv: the dense layers between the feature "     \
+    "maps and z)", at_least(1))                                                                                      \
+  X(Network, network, Network::kMlp,                                                                                \
+    "mlp, or conv: 4x4 convolutions of stride 2 (each halves height and width; odd sizes are restored on the way "  \
+    "back) for the x <-> z networks", any_value())                                                                  \
+  X(std::vector<int64_t>, conv_channels, (std::vector<int64_t>{32, 64}),                                            \
+    "conv: channels after each convolution", at_least(1))                                                           \
+  X(Activation, activation, Activation::kRelu, "relu, tanh, elu, leaky_relu, softplus or gelu", any_value())       \
+  X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data) or gaussian "        \
+    "(continuous data)", any_value())                                                                               \
+  X(bool, learn_variance, true, "gaussian: learn one variance per pixel, or keep it fixed", any_value())             \
+  X(double, variance, 1.0, "gaussian: the (initial) per-pixel variance", above(0))                                  \
+  X(int64_t, second_latent_dim, 0,                                                                                  \
+    "a second stochastic layer z2 of this size above z1: p(z2) p(z1|z2) p(x|z1), q(z1|x) q(z2|z1), the IWAE "      \
+    "paper's two-layer model; 0 = one layer", between(0, 100000))                                                   \
+  X(std::vector<int64_t>, second_hidden, (std::vector<int64_t>{}),                                                  \
+    "widths of q(z2|z1); p(z1|z2) mirrors them", at_least(1))                                                      \
+  X(bool, output_bias_from_data, false,                                                                             \
+    "start the output layer's bias at the training data's log-odds (bernoulli) or mean (gaussian), as the IWAE "   \
+    "paper did", any_value())
+// clang-format on
+
+/// The model.* options of model.type vae.
+struct VaeOptions {
+  DGM_VAE_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(VaeOptions, DGM_VAE_OPTIONS)
+
+/// Checks what one option alone cannot (conv needs channels, mlp hidden
+/// layers); errors name `where` (a config file, or "VaeOptions").
+void check_vae_options(const VaeOptions& options, const std::string& where);
 
 class VaeImpl : public TrainableModel {
  public:
-  explicit VaeImpl(const VaeOptions& options);
+  /// A VAE with fresh parameters for examples of `shape` (conv needs a picture shape).
+  VaeImpl(const VaeOptions& options, const DataShape& shape);
 
   std::shared_ptr<Distribution> prior(int64_t batch) override;
   /// The encoder's q(z | x). Under a mask, missing entries are set to 0 before
@@ -70,15 +86,20 @@ class VaeImpl : public TrainableModel {
   /// log-odds for a Bernoulli decoder (clamped to [1e-3, 1 - 1e-3]), the mean
   /// for a Gaussian one — the IWAE paper's initialisation.
   void init_output_bias(const torch::Tensor& data_mean);
+  /// With output_bias_from_data: init_output_bias(train_x.mean(0)).
+  void initialize_from_data(const torch::Tensor& train_x) override;
 
-  int64_t data_dim() const override { return options_.data_dim(); }
+  int64_t data_dim() const override { return shape_.dim; }
   /// The size of z: latent_dim, plus second_latent_dim with two layers.
-  int64_t latent_dim() const override { return options_.latent_dim() + options_.second_latent_dim(); }
-  bool two_layers() const { return options_.second_latent_dim() > 0; }
+  int64_t latent_dim() const override { return options_.latent_dim + options_.second_latent_dim; }
+  bool needs_unit_interval() const override { return options_.likelihood == Likelihood::kBernoulli; }
+  std::string describe() const override;
+  bool two_layers() const { return options_.second_latent_dim > 0; }
   const VaeOptions& options() const { return options_; }
 
  private:
   VaeOptions options_;
+  DataShape shape_;
   Mlp encoder_{nullptr}, decoder_{nullptr};  // network = mlp
   ConvEncoder conv_encoder_{nullptr};        // network = conv
   ConvDecoder conv_decoder_{nullptr};

@@ -89,7 +89,7 @@ TEST(Cli, TrainEvalSampleEndToEnd) {
   EXPECT_EQ(nlohmann::json::parse(again.output.substr(again.output.find('{'))).at("iwae").get<double>(), iwae);
 
   // --data FILE is the set to use, for eval and estimate alike.
-  write_npy(dir + "/x.npy", test::binary_fashion_mnist(30, "test"));
+  write_npy(dir + "/x.npy", test::binary_fashion_mnist(30, Split::kTest));
   auto on_file = run_dgm("estimate --run " + run + " --data " + dir + "/x.npy --n 10 --k 1,5 --repeats 2 --json");
   ASSERT_EQ(on_file.exit_code, 0) << on_file.output;
   EXPECT_EQ(nlohmann::json::parse(on_file.output.substr(on_file.output.find('{'))).at("n").get<int>(), 10);

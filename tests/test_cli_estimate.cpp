@@ -68,9 +68,24 @@ TEST(CliEstimate, BadInputIsNamed) {
   check("--model ppca --mask random:1.5", "random:P");
   check("--model ppca --proposal widened:abc", "widened:F");
   check("--model ppca --estimators naive,magic", "unknown estimator 'magic'");
-  check("--n 5", "--run DIR, --model ppca|sbn, or --encoder");
   check("--model sbn --latent-dim 30 --fit-n 100 --epochs 1 --estimators exact", "2^30");
   EXPECT_EQ(run_dgm("estimate --model pca").exit_code, 2);
+}
+
+TEST(CliSubject, EveryCommandNamesAMissingModelSourceWithExitTwo) {
+  for (const char* command : {"eval", "estimate --n 5", "inpaint --out x.png", "sample --out x.png"}) {
+    auto result = run_dgm(command);
+    EXPECT_EQ(result.exit_code, 2) << command << "\n" << result.output;
+    EXPECT_NE(result.output.find("give the model: --run DIR, --encoder ENC.pt --decoder DEC.pt --data PATH, or "
+                                 "--model TYPE"),
+              std::string::npos)
+        << command << "\n"
+        << result.output;
+    EXPECT_NE(result.output.find("Usage: dgm "), std::string::npos) << command << "\n" << result.output;
+  }
+  // Two sources at once are a usage error too.
+  auto both = run_dgm("eval --run r --model ppca");
+  EXPECT_EQ(both.exit_code, 2) << both.output;
 }
 
 TEST(CliEstimate, VaeRunEstimateAndInpaint) {

@@ -7,9 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/config.h"
 #include "core/error.h"
+#include "models/ppca.h"
+#include "models/sigmoid_belief_net.h"
+#include "models/vae.h"
 #include "test_support.h"
+#include "trainers/config.h"
+#include "trainers/gmm_em.h"
 
 namespace dgm {
 namespace {
@@ -26,11 +30,13 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
 TEST(Config, EmptyTextGivesTheDocumentedDefaults) {
   const Config config = parse_config("", "empty.yaml");
   EXPECT_EQ(config.data.path, kFashionMnistDir);
-  EXPECT_EQ(config.data.binarize, "dynamic");
-  EXPECT_EQ(config.model.latent_dim, 20);
-  EXPECT_EQ(config.model.hidden, std::vector<int64_t>{400});
-  EXPECT_EQ(config.train.batch_size, 128);
-  EXPECT_DOUBLE_EQ(config.train.lr, 1e-3);
+  EXPECT_EQ(config.data.binarize, Binarization::kDynamic);
+  EXPECT_EQ(config.model.type, "vae");
+  EXPECT_EQ(config.model.options.as<VaeOptions>().latent_dim, 20);
+  EXPECT_EQ(config.model.options.as<VaeOptions>().hidden, std::vector<int64_t>{400});
+  EXPECT_EQ(config.train.trainer.batch_size, 128);
+  EXPECT_DOUBLE_EQ(config.train.trainer.lr, 1e-3);
+  EXPECT_EQ(config.train.objective.objective, "elbo");
   EXPECT_EQ(config.eval.k, 5000);
 }
 
@@ -43,13 +49,14 @@ eval: {k: 100, split: train}
 )",
                                      "exp.yaml");
   EXPECT_EQ(config.data.path, "/data/mnist");
-  EXPECT_EQ(config.data.binarize, "fixed");
-  EXPECT_EQ(config.model.hidden, (std::vector<int64_t>{200, 200}));
-  EXPECT_EQ(config.model.activation, "tanh");
-  EXPECT_DOUBLE_EQ(config.train.lr, 3e-4);
-  EXPECT_EQ(config.train.seed, 7u);
-  EXPECT_EQ(config.train.objective, "iwae");
-  EXPECT_EQ(config.eval.split, "train");
+  EXPECT_EQ(config.data.binarize, Binarization::kFixed);
+  EXPECT_EQ(config.model.options.as<VaeOptions>().hidden, (std::vector<int64_t>{200, 200}));
+  EXPECT_EQ(config.model.options.as<VaeOptions>().activation, Activation::kTanh);
+  EXPECT_DOUBLE_EQ(config.train.trainer.lr, 3e-4);
+  EXPECT_EQ(config.train.trainer.seed, 7u);
+  EXPECT_EQ(config.train.objective.objective, "iwae");
+  EXPECT_EQ(config.train.objective.k, 5);
+  EXPECT_EQ(config.eval.split, Split::kTrain);
 }
 
 TEST(Config, UnknownKeyNamesFileLineKeyAndSuggestion) {
@@ -90,8 +97,8 @@ TEST(Config, InvalidYamlNamesTheLine) {
 TEST(Config, SetOverridesAnyKeyIncludingLists) {
   const Config config = parse_config("model:\n  latent_dim: 8\n", "exp.yaml",
                                      {"model.latent_dim=32", "model.hidden=[512, 256]", "eval.k=10"});
-  EXPECT_EQ(config.model.latent_dim, 32);
-  EXPECT_EQ(config.model.hidden, (std::vector<int64_t>{512, 256}));
+  EXPECT_EQ(config.model.options.as<VaeOptions>().latent_dim, 32);
+  EXPECT_EQ(config.model.options.as<VaeOptions>().hidden, (std::vector<int64_t>{512, 256}));
   EXPECT_EQ(config.eval.k, 10);
 }
 
@@ -110,8 +117,10 @@ TEST(Config, YamlRoundTripGivesTheSameConfig) {
       {"model.hidden=[300,100]", "train.lr=0.000123", "data.path=/some where/x.npy", "model.variance=0.25"});
   const Config again = parse_config(config_to_yaml(config), "round-trip");
   EXPECT_EQ(config_to_yaml(again), config_to_yaml(config));
-  EXPECT_EQ(again.model.hidden, config.model.hidden);
-  EXPECT_DOUBLE_EQ(again.train.lr, 0.000123);
+  EXPECT_EQ(again.model.options.as<VaeOptions>().hidden, config.model.options.as<VaeOptions>().hidden);
+  EXPECT_EQ(again.train.trainer.lr, 0.000123);
+  // With the comments that describe each key, the same config comes back too.
+  EXPECT_EQ(config_to_yaml(parse_config(config_to_yaml(config, true), "commented")), config_to_yaml(config));
   EXPECT_EQ(again.data.path, "/some where/x.npy");
 }
 
@@ -139,16 +148,59 @@ TEST(NearestKey, FindsTyposAndIgnoresFarOffNames) {
 
 TEST(Config, ScheduleAndGradientKeysAreCheckedTogether) {
   const Config paper = load_config(std::string(DGM_SOURCE_DIR) + "/configs/iwae_paper_2layer.yaml");
-  EXPECT_EQ(paper.train.lr_milestones, (std::vector<int64_t>{1, 4, 13, 40, 121, 364, 1093}));
-  EXPECT_NEAR(std::pow(paper.train.lr_gamma, 7), 0.1, 1e-12);
-  EXPECT_EQ(paper.train.adam_eps, 1e-4);
-  EXPECT_EQ(paper.model.second_latent_dim, 50);
+  EXPECT_EQ(paper.train.trainer.lr_milestones, (std::vector<int64_t>{1, 4, 13, 40, 121, 364, 1093}));
+  EXPECT_NEAR(std::pow(paper.train.trainer.lr_gamma, 7), 0.1, 1e-12);
+  EXPECT_EQ(paper.train.trainer.adam_eps, 1e-4);
+  EXPECT_EQ(paper.model.options.as<VaeOptions>().second_latent_dim, 50);
   auto message = error_of("train:\n  lr_milestones: [5, 3]\n");
   EXPECT_NE(message.find("train.lr_milestones must increase, got 3 after 5"), std::string::npos) << message;
   message = error_of("train:\n  gradient: dreg\n");
   EXPECT_NE(message.find("set train.objective=iwae"), std::string::npos) << message;
   message = error_of("train:\n  gradient: reinforce\n");
   EXPECT_NE(message.find("use one of standard, dreg"), std::string::npos) << message;
+}
+
+TEST(Config, ModelKeysAreThoseOfTheModelType) {
+  const Config sbn = parse_config("model:\n  type: sbn\n  latent_dim: 6\n", "exp.yaml");
+  EXPECT_EQ(sbn.model.type, "sbn");
+  EXPECT_EQ(sbn.model.options.as<SigmoidBeliefNetOptions>().latent_dim, 6);
+  // Each family has its own defaults.
+  EXPECT_EQ(parse_config("model: {type: ppca}", "x").model.options.as<PpcaOptions>().latent_dim, 8);
+  auto message = error_of("model:\n  type: sbn\n  hidden: [400]\n");
+  EXPECT_NE(message.find("exp.yaml:3"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown key 'model.hidden'"), std::string::npos) << message;
+  EXPECT_NE(message.find("model.type sbn takes latent_dim, enumeration_chunk"), std::string::npos) << message;
+  message = error_of("model:\n  type: transformer\n");
+  EXPECT_NE(message.find("exp.yaml:2"), std::string::npos) << message;
+  EXPECT_NE(message.find("use one of vae, ppca, sbn"), std::string::npos) << message;
+  // model.type given by --set decides which keys the file may hold.
+  EXPECT_NO_THROW(parse_config("model:\n  latent_dim: 3\n", "x", {"model.type=ppca"}));
+}
+
+TEST(Config, ChoicesAreEnumsListedOnce) {
+  EXPECT_EQ(enum_names<Binarization>(), (std::vector<std::string>{"dynamic", "fixed", "none"}));
+  EXPECT_EQ(parse_enum<Likelihood>("gaussian"), Likelihood::kGaussian);
+  EXPECT_EQ(to_string(Activation::kLeakyRelu), "leaky_relu");
+  const auto message = test::error_message_of([] { parse_enum<Network>("rnn"); });
+  EXPECT_NE(message.find("unknown network 'rnn': use mlp or conv"), std::string::npos) << message;
+  // The objective's valid values are the registry's differentiable estimators.
+  const auto objectives = training_objective_names();
+  EXPECT_NE(std::find(objectives.begin(), objectives.end(), "iwae"), objectives.end());
+  EXPECT_EQ(std::find(objectives.begin(), objectives.end(), "naive"), objectives.end());
+  EXPECT_NE(error_of("train:\n  objective: naive\n").find("use one of"), std::string::npos);
+}
+
+TEST(Options, AStructFilledInCodeIsCheckedAgainstItsTable) {
+  TrainerOptions options;
+  options.lr = -1;
+  const auto message = test::error_message_of([&] { check_options(options, "TrainerOptions"); });
+  EXPECT_NE(message.find("TrainerOptions: lr = -1 is out of range: it must be > 0"), std::string::npos) << message;
+  EvalOptions eval;
+  eval.k = 0;
+  EXPECT_NE(test::error_message_of([&] { check_options(eval, "EvalOptions"); }).find("k = 0"), std::string::npos);
+  // Every table lists each member once, with a description.
+  for (const auto& info : option_table<VaeOptions>().info()) EXPECT_FALSE(info.description.empty()) << info.name;
+  EXPECT_EQ(option_table<EmOptions>().find("reseed_collapsed")->info.default_value, "false");
 }
 
 }  // namespace

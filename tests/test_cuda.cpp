@@ -31,17 +31,17 @@ nlohmann::json json_of(const test::CommandResult& result) {
 TEST(Cuda, PpcaExactPosteriorGivesTheClosedFormMarginalOnTheGpu) {
   SKIP_WITHOUT_CUDA();
   auto x = test::binary_fashion_mnist(2000).to(torch::kFloat64);
-  Ppca cpu = Ppca::fit(x, 10);
-  Ppca gpu = cpu.to(torch::kCUDA, torch::kFloat64);
+  PpcaImpl cpu = *fit_ppca(x, 10);
+  PpcaImpl gpu = *ppca_copy(cpu, torch::kCUDA, torch::kFloat64);
   auto batch = x.slice(0, 0, 200);
   auto mask = (torch::rand_like(batch) < 0.7).to(torch::kFloat64);
   auto exact = *cpu.closed_form_log_marginal(batch, mask);
   auto on_gpu = *gpu.closed_form_log_marginal(batch.cuda(), mask.cuda());
   EXPECT_TRUE(torch::allclose(on_gpu.cpu(), exact, 1e-10, 1e-8));
   // With the exact posterior as proposal every weight equals p(x): one sample is exact.
-  auto estimate = importance_sampling(gpu, batch.cuda(), ImportanceSamplingOptions{1}, mask.cuda());
+  auto estimate = importance_sampling(gpu, batch.cuda(), EstimatorOptions{1}, mask.cuda());
   EXPECT_TRUE(torch::allclose(estimate.log_estimate.cpu(), exact, 1e-8, 1e-6));
-  IwaeOptions iwae;
+  EstimatorOptions iwae;
   iwae.k = 50;
   iwae.chunk = 7;
   EXPECT_TRUE(torch::allclose(iwae_bound(gpu, batch.cuda(), iwae, mask.cuda()).cpu(), exact, 1e-8, 1e-6));
@@ -75,7 +75,7 @@ TEST(Cuda, GaussianMixtureEmFollowsTheSamePathAsOnTheCpu) {
   auto observed = (torch::rand({n, d}) >= 0.2).to(torch::kFloat64);
   auto holes = x * observed;  // the hidden entries are ignored, whatever they hold
   options.covariance = CovarianceType::kFull;
-  options.init = "kmeans";
+  options.init = EmInit::kKmeans;
   options.seed = 1;
   auto cpu = fit_gaussian_mixture(holes, options, nullptr, observed);
   auto gpu = fit_gaussian_mixture(holes.cuda(), options, nullptr, observed.cuda());

@@ -19,30 +19,30 @@ TEST(Dataset, IdxDirectoryGivesScaledFlatImagesWithTheirShape) {
   const auto dir = test::make_temp_dir("data");
   auto pixels = torch::tensor({0, 255, 51, 102}, torch::kUInt8).reshape({1, 2, 2}).repeat({3, 1, 1});
   write_idx(dir + "/train-images-idx3-ubyte", pixels);
-  DataConfig config;
+  DataOptions config;
   config.path = dir;
-  ImageSet set = load_images(config, "train");
+  ImageSet set = load_images(config, Split::kTrain);
   EXPECT_EQ(set.x.sizes(), (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(set.image_shape, (std::vector<int64_t>{2, 2}));
   EXPECT_FLOAT_EQ(set.x[0][1].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(set.x[0][2].item<float>(), 0.2f);
-  const auto message = error_message_of([&] { load_images(config, "test"); });
+  const auto message = error_message_of([&] { load_images(config, Split::kTest); });
   EXPECT_NE(message.find("t10k-images-idx3-ubyte"), std::string::npos) << message;
 }
 
 TEST(Dataset, LimitKeepsTheFirstExamples) {
-  DataConfig config;
+  DataOptions config;
   config.limit = 100;
-  ImageSet set = load_images(config, "train");
+  ImageSet set = load_images(config, Split::kTrain);
   EXPECT_EQ(set.size(), 100);
   EXPECT_EQ(set.dim(), 784);
   EXPECT_EQ(set.image_shape, (std::vector<int64_t>{28, 28}));
 }
 
 TEST(Dataset, MissingFashionMnistNamesTheDebianPackage) {
-  DataConfig config;
+  DataOptions config;
   config.path = std::string(kFashionMnistDir) + "/no-such-file.gz";
-  const auto message = error_message_of([&] { load_images(config, "train"); });
+  const auto message = error_message_of([&] { load_images(config, Split::kTrain); });
   EXPECT_NE(message.find("dataset-fashion-mnist"), std::string::npos) << message;
   EXPECT_NE(message.find("no-such-file.gz"), std::string::npos) << message;
 }

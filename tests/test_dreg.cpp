@@ -11,7 +11,6 @@
 #include "core/random.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
-#include "estimators/iwae_dreg.h"
 #include "models/vae.h"
 #include "test_support.h"
 
@@ -20,7 +19,7 @@ namespace {
 
 Vae small_vae() {
   torch::manual_seed(7);
-  Vae vae(VaeOptions(784, 4).hidden({32}));
+  Vae vae = test::VaeSpec(784, 4).hidden({32}).build();
   vae->to(torch::kFloat64);
   return vae;
 }
@@ -65,12 +64,17 @@ double mean_squared_z(const Moments& a, const Moments& b, int64_t repeats) {
 const int64_t kK = 10;
 
 torch::Tensor standard_iwae(VaeImpl& vae, const torch::Tensor& x) {
-  IwaeOptions options;
+  EstimatorOptions options;
   options.k = kK;
   return iwae_bound(vae, x, options);
 }
 
-torch::Tensor dreg_iwae(VaeImpl& vae, const torch::Tensor& x) { return iwae_bound_dreg(vae, x, kK); }
+torch::Tensor dreg_iwae(VaeImpl& vae, const torch::Tensor& x) {
+  EstimatorOptions options;
+  options.k = kK;
+  options.gradient = Gradient::kDreg;
+  return iwae_bound(vae, x, options);
+}
 
 TEST(Dreg, SameValueAndSameDecoderGradientAsTheStandardIwaeFromTheSameDraws) {
   auto vae = small_vae();
@@ -105,8 +109,8 @@ TEST(Dreg, EncoderGradientAgreesInExpectationWithLowerVariance) {
   // The same statistic detects a gradient of another expectation (the ELBO's,
   // averaged over k samples): the comparison above has the power to fail.
   auto elbo_k = encoder_gradient_moments(*vae, x, repeats, 13, [](VaeImpl& v, const torch::Tensor& batch) {
-    ElboOptions options;
-    options.samples = kK;
+    EstimatorOptions options;
+    options.k = kK;
     return elbo(v, batch, options).elbo;
   });
   const double z2_elbo = mean_squared_z(standard, elbo_k, repeats);

@@ -142,7 +142,7 @@ TEST(GmmEm, OneComponentIsTheSampleMeanAndCovariance) {
 TEST(GmmEm, NeverDecreasesTheLogLikelihoodForAnyCovarianceType) {
   auto x = known_data(3000);
   for (auto type : kTypes) {
-    for (const char* init : {"kmeans", "random", "random_from_data", "k-means++"}) {
+    for (EmInit init : {EmInit::kKmeans, EmInit::kRandom, EmInit::kRandomFromData, EmInit::kKmeansPlusPlus}) {
       EmOptions options;
       options.components = 4;
       options.covariance = type;
@@ -152,7 +152,8 @@ TEST(GmmEm, NeverDecreasesTheLogLikelihoodForAnyCovarianceType) {
       options.reseed_collapsed = false;
       EmResult result = fit_gaussian_mixture(x, options);
       for (std::size_t i = 1; i < result.history.size(); ++i)
-        EXPECT_GE(result.history[i], result.history[i - 1] - 1e-9) << to_string(type) << " " << init << " at " << i;
+        EXPECT_GE(result.history[i], result.history[i - 1] - 1e-9)
+            << to_string(type) << " " << to_string(init) << " at " << i;
     }
   }
 }
@@ -243,7 +244,7 @@ TEST(GmmEm, CollapseIsAClearErrorOrReseeded) {
   EmOptions options;
   options.components = 3;
   options.reg_covar = 0;
-  options.init = "random_from_data";
+  options.init = EmInit::kRandomFromData;
   const auto message = test::error_message_of([&] { fit_gaussian_mixture(x, options); });
   EXPECT_NE(message.find("collapsed"), std::string::npos) << message;
   EXPECT_NE(message.find("reg_covar"), std::string::npos) << message;
@@ -269,10 +270,12 @@ TEST(GmmEm, BadInputIsNamed) {
               fit_gaussian_mixture(torch::zeros({5, 0}, kF64), options);
             }).find("D = 0"),
             std::string::npos);
-  options.init = "magic";
-  EXPECT_NE(test::error_message_of([&] { fit_gaussian_mixture(x, options); }).find("unknown init 'magic'"),
+  options.reg_covar = -1;
+  EXPECT_NE(test::error_message_of([&] { fit_gaussian_mixture(x, options); }).find("reg_covar = -1"),
             std::string::npos);
-  EXPECT_THROW(parse_covariance_type("banded"), Error);
+  EXPECT_NE(test::error_message_of([] { parse_enum<EmInit>("magic"); }).find("unknown EM initialisation 'magic'"),
+            std::string::npos);
+  EXPECT_THROW(parse_enum<CovarianceType>("banded"), Error);
 }
 
 TEST(GmmEm, WarmStartFromAFitChangesNothing) {

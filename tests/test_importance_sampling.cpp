@@ -24,12 +24,12 @@ namespace {
 
 const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 
-Ppca small_ppca(uint64_t seed) {
+PpcaImpl small_ppca(uint64_t seed) {
   torch::manual_seed(seed);
-  return Ppca(torch::randn({5, 2}, kF64), torch::randn({5}, kF64), 0.3);
+  return PpcaImpl(torch::randn({5, 2}, kF64), torch::randn({5}, kF64), 0.3);
 }
 
-torch::Tensor draw(Ppca& model, int64_t n) {
+torch::Tensor draw(PpcaImpl& model, int64_t n) {
   auto z = torch::randn({n, model.latent_dim()}, kF64);
   return z.mm(model.weight().t()) + model.mean() +
          std::sqrt(model.noise_variance()) * torch::randn({n, model.data_dim()}, kF64);
@@ -37,7 +37,7 @@ torch::Tensor draw(Ppca& model, int64_t n) {
 
 SigmoidBeliefNet small_sbn(uint64_t seed) {
   seed_everything(seed);
-  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(20, 6));
+  SigmoidBeliefNet sbn(test::sbn_options(6), DataShape{20, {}});
   torch::NoGradGuard no_grad;
   for (auto& p : sbn->parameters()) p.normal_(0.0, 1.0);
   sbn->to(torch::kFloat64);
@@ -51,7 +51,7 @@ std::pair<double, double> ratio_to_exact(const torch::Tensor& log_estimate, doub
 }
 
 TEST(ImportanceSampling, IsUnbiasedForPpca) {
-  Ppca model = small_ppca(1);
+  PpcaImpl model = small_ppca(1);
   auto x = draw(model, 1);
   const double exact = model.closed_form_log_marginal(x)->item<double>();
   seed_everything(2);
@@ -80,7 +80,7 @@ TEST(ImportanceSampling, IsUnbiasedForTheSigmoidBeliefNet) {
 }
 
 TEST(ImportanceSampling, JensenGapShrinksAsKGrows) {
-  Ppca model = small_ppca(5);
+  PpcaImpl model = small_ppca(5);
   auto x = draw(model, 1);
   const double exact = model.closed_form_log_marginal(x)->item<double>();
   auto repeated = x.expand({4000, 5}).contiguous();
@@ -96,7 +96,7 @@ TEST(ImportanceSampling, JensenGapShrinksAsKGrows) {
 }
 
 TEST(ImportanceSampling, ExactPosteriorGivesConstantWeightsAndTheExactValueFromOneSample) {
-  Ppca model = small_ppca(6);
+  PpcaImpl model = small_ppca(6);
   auto x = draw(model, 4);
   auto exact = *model.closed_form_log_marginal(x);
   auto one = importance_sampling(model, x, {1, 0, posterior_proposal()});
@@ -106,13 +106,13 @@ TEST(ImportanceSampling, ExactPosteriorGivesConstantWeightsAndTheExactValueFromO
   EXPECT_LT(many.log_weight_variance.max().item<double>(), 1e-18);
   EXPECT_TRUE(torch::allclose(many.ess, torch::full({4}, 50.0, kF64), 1e-9, 1e-9));
   EXPECT_TRUE(torch::allclose(iwae_bound(model, x, {1, 0}), exact, 1e-10, 1e-9));
-  ElboOptions monte_carlo_kl;
+  EstimatorOptions monte_carlo_kl;
   monte_carlo_kl.analytic_kl = false;  // no closed-form KL between a full-covariance q and p
   EXPECT_TRUE(torch::allclose(elbo(model, x, monte_carlo_kl).elbo, exact, 1e-10, 1e-9));
 }
 
 TEST(ImportanceSampling, MaskedEstimateEqualsTheExactMarginalOfTheObservedCoordinates) {
-  Ppca model = small_ppca(7);
+  PpcaImpl model = small_ppca(7);
   auto x = draw(model, 6);
   auto mask = torch::ones_like(x);
   mask.slice(1, 0, 2).zero_();  // "the top half hidden"
@@ -125,7 +125,7 @@ TEST(ImportanceSampling, MaskedEstimateEqualsTheExactMarginalOfTheObservedCoordi
 }
 
 TEST(ImportanceSampling, ChunkedEqualsUnchunkedForEveryStatistic) {
-  Ppca model = small_ppca(9);
+  PpcaImpl model = small_ppca(9);
   auto x = draw(model, 3);
   seed_everything(10);
   auto whole = importance_sampling(model, x, {40, 0, widened_proposal(1.3)});
@@ -138,7 +138,7 @@ TEST(ImportanceSampling, ChunkedEqualsUnchunkedForEveryStatistic) {
 }
 
 TEST(ImportanceSampling, StandardErrorAndEssMatchTheirDefinitions) {
-  Ppca model = small_ppca(11);
+  PpcaImpl model = small_ppca(11);
   auto x = draw(model, 2);
   seed_everything(12);
   auto estimate = importance_sampling(model, x, {30, 0, widened_proposal(1.5)});
@@ -155,9 +155,9 @@ TEST(ImportanceSampling, StandardErrorAndEssMatchTheirDefinitions) {
 }
 
 TEST(ImportanceSampling, Float32AgreesWithFloat64) {
-  Ppca model = small_ppca(13);
+  PpcaImpl model = small_ppca(13);
   auto x = draw(model, 5);
-  Ppca model32 = model.to(torch::kCPU, torch::kFloat32);
+  PpcaImpl model32 = *ppca_copy(model, torch::kCPU, torch::kFloat32);
   seed_everything(14);
   auto a = importance_sampling(model, x, {100, 0, widened_proposal(1.5)});
   seed_everything(14);
@@ -167,18 +167,18 @@ TEST(ImportanceSampling, Float32AgreesWithFloat64) {
 
 TEST(ImportanceSampling, IwaeConvergesOnPpcaFittedToFashionMnist) {
   auto train = test::binary_fashion_mnist(3000).to(torch::kFloat64);  // pPCA of binary images: a real, rough fit
-  Ppca model = Ppca::fit(train, 8);
-  auto x = test::binary_fashion_mnist(40, "test").to(torch::kFloat64);
+  PpcaImpl model = *fit_ppca(train, 8);
+  auto x = test::binary_fashion_mnist(40, Split::kTest).to(torch::kFloat64);
   const double exact = model.closed_form_log_marginal(x)->mean().item<double>();
   seed_everything(15);
-  IwaeOptions widened;
+  EstimatorOptions widened;
   widened.k = 5000;
   widened.chunk = 500;
   widened.proposal = widened_proposal(1.2);
   const double bound = iwae_bound(model, x, widened).mean().item<double>();
   EXPECT_LE(bound, exact + 1e-6);
   EXPECT_GT(bound, exact - 0.05) << "exact " << exact << ", IWAE-5000 " << bound;
-  IwaeOptions prior = widened;
+  EstimatorOptions prior = widened;
   prior.proposal = prior_proposal();
   const double prior_bound = iwae_bound(model, x, prior).mean().item<double>();
   EXPECT_LT(prior_bound, exact - 10 * (exact - bound) - 1.0) << "prior IWAE-5000 " << prior_bound;
@@ -195,22 +195,21 @@ double variance_over_repeats(const std::function<torch::Tensor()>& estimate, int
 }
 
 TEST(NaiveMonteCarlo, VarianceExceedsImportanceSamplingByOrdersOfMagnitudeOnATrainedSbn) {
-  DataConfig data;
+  DataOptions data;
   data.limit = 1200;
-  ImageSet all = load_images(data, "train");
+  ImageSet all = load_images(data, Split::kTrain);
   TrainValidation split = split_validation(all, 200, 0);
   seed_everything(0);
-  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(784, 12));
+  SigmoidBeliefNet sbn(test::sbn_options(12), DataShape{784, {}});
   TrainerOptions options;
   options.epochs = 3;
   options.batch_size = 50;
   options.lr = 3e-2;
   options.progress = false;
-  options.out_dir = test::make_temp_dir("sbn");
-  Trainer(sbn.ptr(), make_exact_objective(), options).fit(split.train, split.validation);
+  Trainer(sbn.ptr(), test::objective_named("exact"), options).fit(split.train, split.validation);
   sbn->eval();
   torch::NoGradGuard no_grad;
-  auto x = test::binary_fashion_mnist(20, "test");
+  auto x = test::binary_fashion_mnist(20, Split::kTest);
   const double naive = variance_over_repeats([&] { return naive_monte_carlo(*sbn, x, {100, 0}).log_estimate; }, 8);
   const double is = variance_over_repeats([&] { return importance_sampling(*sbn, x, {100, 0}).log_estimate; }, 8);
   EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
@@ -220,7 +219,7 @@ using TrainedVaeEstimators = test::TrainedVaeTest;
 
 TEST_F(TrainedVaeEstimators, NaiveVarianceExceedsImportanceSamplingByOrdersOfMagnitude) {
   torch::NoGradGuard no_grad;
-  auto x = test::binary_fashion_mnist(20, "test");
+  auto x = test::binary_fashion_mnist(20, Split::kTest);
   const double naive = variance_over_repeats([&] { return naive_monte_carlo(vae(), x, {100, 0}).log_estimate; }, 8);
   const double is = variance_over_repeats([&] { return importance_sampling(vae(), x, {100, 0}).log_estimate; }, 8);
   EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;

@@ -17,12 +17,11 @@ TEST(ImportanceResampling, DrawsFollowThePosteriorFromPriorProposals) {
   test::LinearGaussianModel model(1, 2.0, 0.5, test::LinearGaussianModel::Proposal::kPrior);
   auto x = torch::tensor({{1.5}, {-0.7}}, torch::kFloat64);
   seed_everything(1);
-  ResamplingOptions options;
+  EstimatorOptions options;
   options.k = 20000;
-  options.m = 4000;
   options.chunk = 5000;
   options.proposal = prior_proposal();
-  auto z = importance_resample(model, x, options);  // [m, 2, 1]
+  auto z = importance_resample(model, x, options, 4000);  // [m, 2, 1]
   ASSERT_EQ(z.sizes(), (std::vector<int64_t>{4000, 2, 1}));
   for (int64_t b = 0; b < 2; ++b) {
     const double xb = x[b][0].item<double>();
@@ -35,12 +34,13 @@ TEST(ImportanceResampling, DrawsFollowThePosteriorFromPriorProposals) {
 TEST(ImportanceResampling, RejectsBadCounts) {
   test::LinearGaussianModel model(1, 1.0, 1.0, test::LinearGaussianModel::Proposal::kPrior);
   auto x = torch::zeros({1, 1}, torch::kFloat64);
-  ResamplingOptions options;
-  options.m = 0;
-  EXPECT_NE(test::error_message_of([&] { importance_resample(model, x, options); }).find("m = 0"), std::string::npos);
-  options.m = 1;
+  EstimatorOptions options;
+  options.k = 100;
+  EXPECT_NE(test::error_message_of([&] { importance_resample(model, x, options, 0); }).find("m = 0"),
+            std::string::npos);
   options.k = 0;
-  EXPECT_NE(test::error_message_of([&] { importance_resample(model, x, options); }).find("k = 0"), std::string::npos);
+  EXPECT_NE(test::error_message_of([&] { importance_resample(model, x, options, 1); }).find("k = 0"),
+            std::string::npos);
 }
 
 TEST(Masks, HalvesHideTheRowsOfEachPicture) {

@@ -94,10 +94,10 @@ TEST(Safetensors, DamagedFilesAreClearErrors) {
 TEST(ModuleState, SafetensorsRoundTripIsExact) {
   const auto path = test::make_temp_dir("st-vae") + "/vae.safetensors";
   seed_everything(1);
-  Vae a(VaeOptions(12, 3).hidden({8}).likelihood("gaussian"));
+  Vae a = test::VaeSpec(12, 3).hidden({8}).likelihood("gaussian").build();
   write_safetensors(path, module_state(*a));
   seed_everything(2);
-  Vae b(VaeOptions(12, 3).hidden({8}).likelihood("gaussian"));
+  Vae b = test::VaeSpec(12, 3).hidden({8}).likelihood("gaussian").build();
   load_module_state(*b, read_safetensors(path).tensors, path);
   for (const auto& [name, tensor] : module_state(*a)) {
     bool found = false;
@@ -108,7 +108,7 @@ TEST(ModuleState, SafetensorsRoundTripIsExact) {
 }
 
 TEST(ModuleState, MismatchesNameTheParameterAndShapes) {
-  Vae vae(VaeOptions(12, 3).hidden({8}));
+  Vae vae = test::VaeSpec(12, 3).hidden({8}).build();
   auto state = read_safetensors([&] {
                  const auto path = test::make_temp_dir("st-mismatch") + "/vae.safetensors";
                  write_safetensors(path, module_state(*vae));

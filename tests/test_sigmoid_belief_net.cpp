@@ -17,7 +17,7 @@ namespace {
 
 SigmoidBeliefNet random_sbn(int64_t d_x, int64_t d_z, uint64_t seed) {
   seed_everything(seed);
-  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(d_x, d_z).enumeration_chunk(3));
+  SigmoidBeliefNet sbn(test::sbn_options(d_z, 3), DataShape{d_x, {}});
   torch::NoGradGuard no_grad;
   for (auto& p : sbn->parameters()) p.normal_(0.0, 1.5);
   sbn->to(torch::kFloat64);
@@ -47,7 +47,7 @@ double brute_force_log_marginal(SigmoidBeliefNet& sbn, const torch::Tensor& x) {
 }
 
 TEST(SigmoidBeliefNet, LatentValuesAreTheBitsOfTheIndex) {
-  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(3, 4));
+  SigmoidBeliefNet sbn(test::sbn_options(4), DataShape{3, {}});
   auto z = sbn->latent_values(torch::tensor({0, 5, 15}, torch::kLong));
   EXPECT_TRUE(torch::equal(z, torch::tensor({{0.f, 0.f, 0.f, 0.f}, {1.f, 0.f, 1.f, 0.f}, {1.f, 1.f, 1.f, 1.f}})));
   EXPECT_EQ(sbn->latent_support_size(), 16);
@@ -57,7 +57,7 @@ TEST(SigmoidBeliefNet, ExactMarginalEqualsTheBruteForceSum) {
   SigmoidBeliefNet sbn = random_sbn(8, 4, 1);
   auto x = torch::bernoulli(torch::full({3, 8}, 0.5, torch::kFloat64));
   torch::NoGradGuard no_grad;
-  auto exact = exact_log_marginal(*sbn, x, ExactMarginalOptions{5});
+  auto exact = exact_log_marginal(*sbn, x, EstimatorOptions{1, 5});
   for (int64_t b = 0; b < 3; ++b) EXPECT_NEAR(exact[b].item<double>(), brute_force_log_marginal(sbn, x[b]), 1e-9);
 }
 
@@ -74,7 +74,7 @@ TEST(SigmoidBeliefNet, ProposalMarginalsAreThePosteriorMarginals) {
 }
 
 TEST(SigmoidBeliefNet, TooManyConfigurationsToEnumerateIsAClearErrorButSamplingWorks) {
-  SigmoidBeliefNet sbn(SigmoidBeliefNetOptions(5, 30));
+  SigmoidBeliefNet sbn(test::sbn_options(30), DataShape{5, {}});
   auto x = torch::bernoulli(torch::full({2, 5}, 0.5));
   torch::NoGradGuard no_grad;
   const auto message = test::error_message_of([&] { exact_log_marginal(*sbn, x); });
@@ -84,7 +84,7 @@ TEST(SigmoidBeliefNet, TooManyConfigurationsToEnumerateIsAClearErrorButSamplingW
   auto naive = naive_monte_carlo(*sbn, x, {100, 0});
   EXPECT_TRUE(torch::isfinite(naive.log_estimate).all().item<bool>());
   EXPECT_FALSE(has_exact_marginal(*sbn));
-  EXPECT_THROW(SigmoidBeliefNet(SigmoidBeliefNetOptions(5, 63)), Error);
+  EXPECT_THROW(SigmoidBeliefNet(test::sbn_options(63), DataShape{5, {}}), Error);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::map<std::string, torch::Tensor> probe() {
 }
 
 TEST(StateDict, PythonVaeExampleLoadsAndGivesPythonsOutputs) {
-  Vae vae(VaeOptions(784, 4).hidden({16}));
+  Vae vae = test::VaeSpec(784, 4).hidden({16}).build();
   const auto lines = load_foreign_weights(*vae, kFixtures + "python_vae.pt");
   ASSERT_EQ(lines.size(), 8u);
   EXPECT_EQ(lines[2], "encoder.layers.1.weight [8, 16] <- fc21.weight + fc22.weight");
@@ -48,16 +48,16 @@ TEST(StateDict, OrderedDictSaysHowToResave) {
 }
 
 TEST(StateDict, OtherArchitectureNamesBothTensorsAndShapes) {
-  Vae wider(VaeOptions(784, 4).hidden({32}));
+  Vae wider = test::VaeSpec(784, 4).hidden({32}).build();
   auto message = test::error_message_of([&] { load_foreign_weights(*wider, kFixtures + "python_vae.pt"); });
   EXPECT_NE(message.find("the model's 'encoder.layers.0.weight' is [32, 784]"), std::string::npos) << message;
   EXPECT_NE(message.find("'fc1.weight', is [16, 784]"), std::string::npos) << message;
   // A Gaussian decoder with a learned variance has one tensor more than the file.
-  Vae gaussian(VaeOptions(784, 4).hidden({16}).likelihood("gaussian"));
+  Vae gaussian = test::VaeSpec(784, 4).hidden({16}).likelihood("gaussian").build();
   message = test::error_message_of([&] { load_foreign_weights(*gaussian, kFixtures + "python_vae.pt"); });
   EXPECT_NE(message.find("nothing is left for the model's 'log_variance' [784]"), std::string::npos) << message;
   // A deeper Python model has tensors the native one lacks.
-  Vae smaller(VaeOptions(784, 4).hidden({16}));
+  Vae smaller = test::VaeSpec(784, 4).hidden({16}).build();
   NamedTensors extra = read_torch_state_dict(kFixtures + "python_vae.pt");
   extra.emplace_back("fc5.weight", torch::zeros({3, 3}));
   message = test::error_message_of([&] { map_foreign_state(*smaller, extra, {}, "extra.pt"); });
@@ -65,7 +65,7 @@ TEST(StateDict, OtherArchitectureNamesBothTensorsAndShapes) {
 }
 
 TEST(StateDict, RenamesAndExactNamesTakePrecedenceOverOrder) {
-  Vae vae(VaeOptions(784, 4).hidden({16}));
+  Vae vae = test::VaeSpec(784, 4).hidden({16}).build();
   NamedTensors named;
   for (auto& [name, tensor] : read_torch_state_dict(kFixtures + "python_vae.pt")) named.emplace_back(name, tensor);
   // Stack the heads by hand and rename everything: names decide, in any order.

@@ -47,25 +47,91 @@ CommandResult run_command(const std::string& command) {
 
 CommandResult run_dgm(const std::string& arguments) { return run_command(std::string(DGM_BINARY) + " " + arguments); }
 
-torch::Tensor binary_fashion_mnist(int64_t n, const std::string& split) {
-  DataConfig config;
-  ImageSet set = load_images(config, split);
+torch::Tensor binary_fashion_mnist(int64_t n, Split split) {
+  ImageSet set = load_images(DataOptions{}, split);
   return binarize_seeded(set.x.slice(0, 0, n), 1234);
 }
 
-Vae train_small_vae(int64_t n, int64_t epochs, const std::string& dir) {
-  DataConfig data;
-  data.limit = n;
-  ImageSet all = load_images(data, "train");
-  TrainValidation split = split_validation(all, n / 10, 0);
-  seed_everything(0);
-  Vae vae(VaeOptions(784, 10).hidden({200}));
+Vae make_vae(int64_t latent, std::vector<int64_t> hidden, VaeOptions options) {
+  options.latent_dim = latent;
+  options.hidden = std::move(hidden);
+  return Vae(options, DataShape{784, {28, 28}});
+}
+
+VaeSpec::VaeSpec(int64_t dim, int64_t latent) : shape_{dim, {}} { options_.latent_dim = latent; }
+VaeSpec& VaeSpec::hidden(std::vector<int64_t> widths) {
+  options_.hidden = std::move(widths);
+  return *this;
+}
+VaeSpec& VaeSpec::likelihood(const std::string& name) {
+  options_.likelihood = parse_enum<Likelihood>(name);
+  return *this;
+}
+VaeSpec& VaeSpec::activation(const std::string& name) {
+  options_.activation = parse_enum<Activation>(name);
+  return *this;
+}
+VaeSpec& VaeSpec::network(const std::string& name) {
+  options_.network = parse_enum<Network>(name);
+  return *this;
+}
+VaeSpec& VaeSpec::image_shape(std::vector<int64_t> shape) {
+  shape_.image_shape = std::move(shape);
+  return *this;
+}
+VaeSpec& VaeSpec::conv_channels(std::vector<int64_t> channels) {
+  options_.conv_channels = std::move(channels);
+  return *this;
+}
+VaeSpec& VaeSpec::variance(double value) {
+  options_.variance = value;
+  return *this;
+}
+VaeSpec& VaeSpec::learn_variance(bool learn) {
+  options_.learn_variance = learn;
+  return *this;
+}
+VaeSpec& VaeSpec::second_latent_dim(int64_t dim) {
+  options_.second_latent_dim = dim;
+  return *this;
+}
+VaeSpec& VaeSpec::second_hidden(std::vector<int64_t> widths) {
+  options_.second_hidden = std::move(widths);
+  return *this;
+}
+Vae VaeSpec::build() const { return Vae(options_, shape_); }
+
+SigmoidBeliefNetOptions sbn_options(int64_t latent, int64_t chunk) {
+  SigmoidBeliefNetOptions options;
+  options.latent_dim = latent;
+  options.enumeration_chunk = chunk;
+  return options;
+}
+
+TrainerOptions quiet_trainer(int64_t epochs, int64_t batch_size) {
   TrainerOptions options;
   options.epochs = epochs;
-  options.batch_size = 100;
-  options.out_dir = dir;
+  options.batch_size = batch_size;
   options.progress = false;
-  Trainer trainer(vae.ptr(), make_elbo_objective(1), options);
+  return options;
+}
+
+Objective objective_named(const std::string& name, int64_t k, bool dreg) {
+  ObjectiveOptions options;
+  options.objective = name;
+  options.k = k;
+  options.gradient = dreg ? Gradient::kDreg : Gradient::kStandard;
+  return Objective(options);
+}
+
+Vae train_small_vae(int64_t n, int64_t epochs) {
+  DataOptions data;
+  data.limit = n;
+  ImageSet all = load_images(data, Split::kTrain);
+  TrainValidation split = split_validation(all, n / 10, 0);
+  seed_everything(0);
+  Vae vae = make_vae(10, {200});
+  Trainer trainer(vae.ptr(), objective_named("elbo"), quiet_trainer(epochs));
   trainer.fit(split.train, split.validation);
   vae->eval();
   return vae;
@@ -73,7 +139,7 @@ Vae train_small_vae(int64_t n, int64_t epochs, const std::string& dir) {
 
 Vae* TrainedVaeTest::vae_ = nullptr;
 
-void TrainedVaeTest::SetUpTestSuite() { vae_ = new Vae(train_small_vae(10000, 5, make_temp_dir("trained-vae"))); }
+void TrainedVaeTest::SetUpTestSuite() { vae_ = new Vae(train_small_vae(10000, 5)); }
 
 void TrainedVaeTest::TearDownTestSuite() {
   delete vae_;

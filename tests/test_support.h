@@ -11,7 +11,10 @@
 
 #include "core/dataset.h"
 #include "models/latent_variable_model.h"
+#include "models/sigmoid_belief_net.h"
 #include "models/vae.h"
+#include "trainers/objective.h"
+#include "trainers/trainer.h"
 
 namespace dgm::test {
 
@@ -32,12 +35,48 @@ CommandResult run_dgm(const std::string& arguments);
 /// The message of the dgm::Error that `action` throws, or "(no error)".
 std::string error_message_of(const std::function<void()>& action);
 
-/// The first n Fashion-MNIST training images, binarized with a fixed seed.
-torch::Tensor binary_fashion_mnist(int64_t n, const std::string& split = "train");
+/// The first n Fashion-MNIST images of `split`, binarized with a fixed seed.
+torch::Tensor binary_fashion_mnist(int64_t n, Split split = Split::kTrain);
+
+/// A VAE for Fashion-MNIST (784 values, 28 x 28) with fresh parameters:
+/// `latent` dimensions, MLP of `hidden` widths, the other options as given.
+Vae make_vae(int64_t latent, std::vector<int64_t> hidden, VaeOptions options = {});
+
+/// VaeOptions with fluent setters, for tests: VaeSpec(784, 10).hidden({200}).build()
+/// is a VAE for examples of 784 values with 10 latents. Choices are taken by
+/// name (an unknown one throws the library's dgm::Error).
+class VaeSpec {
+ public:
+  VaeSpec(int64_t dim, int64_t latent);
+  VaeSpec& hidden(std::vector<int64_t> widths);
+  VaeSpec& likelihood(const std::string& name);
+  VaeSpec& activation(const std::string& name);
+  VaeSpec& network(const std::string& name);
+  VaeSpec& image_shape(std::vector<int64_t> shape);
+  VaeSpec& conv_channels(std::vector<int64_t> channels);
+  VaeSpec& variance(double value);
+  VaeSpec& learn_variance(bool learn);
+  VaeSpec& second_latent_dim(int64_t dim);
+  VaeSpec& second_hidden(std::vector<int64_t> widths);
+  Vae build() const;
+
+ private:
+  VaeOptions options_;
+  DataShape shape_;
+};
+
+/// A sigmoid belief net's options: d latent units, enumerated `chunk` at a time.
+SigmoidBeliefNetOptions sbn_options(int64_t latent, int64_t chunk = 1024);
+
+/// Trainer options for tests: quiet, `epochs` passes of `batch_size`.
+TrainerOptions quiet_trainer(int64_t epochs, int64_t batch_size = 100);
+
+/// The objective `name` ("elbo", "iwae", "exact") with k samples (and DReG's gradient).
+Objective objective_named(const std::string& name, int64_t k = 1, bool dreg = false);
 
 /// A small VAE (784-200-10) trained for `epochs` on `n` Fashion-MNIST images;
 /// the run goes to `dir`.
-Vae train_small_vae(int64_t n, int64_t epochs, const std::string& dir);
+Vae train_small_vae(int64_t n, int64_t epochs);
 
 /// A fixture with one small VAE trained once per test suite (10,000 images, 5
 /// epochs), shared by the tests of a suite.

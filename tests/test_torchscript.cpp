@@ -71,10 +71,10 @@ using TorchScriptModel = test::TrainedVaeTest;
 
 TEST_F(TorchScriptModel, EstimatorsAgreeWithTheNativeModel) {
   const auto paths = export_pair(vae(), "ts-agree");
-  TorchScriptVae scripted_vae(paths.encoder, paths.decoder, "bernoulli", 784, torch::kCPU);
+  TorchScriptVae scripted_vae(paths.encoder, paths.decoder, Likelihood::kBernoulli, 784, torch::kCPU);
   EXPECT_EQ(scripted_vae.latent_dim(), 10);
   torch::NoGradGuard no_grad;
-  auto x = test::binary_fashion_mnist(50, "test");
+  auto x = test::binary_fashion_mnist(50, Split::kTest);
   seed_everything(3);
   auto native = iwae_bound(vae(), x, {20, 0});
   seed_everything(3);
@@ -88,7 +88,7 @@ TEST_F(TorchScriptModel, EstimatorsAgreeWithTheNativeModel) {
 
 TEST_F(TorchScriptModel, DgmEvalRunsTheContract) {
   const auto paths = export_pair(vae(), "ts-cli");
-  write_npy(paths.dir + "/x.npy", test::binary_fashion_mnist(30, "test"));
+  write_npy(paths.dir + "/x.npy", test::binary_fashion_mnist(30, Split::kTest));
   auto result = test::run_dgm("eval --encoder " + paths.encoder + " --decoder " + paths.decoder + " --data " +
                               paths.dir + "/x.npy --k 10 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -102,13 +102,13 @@ TEST_F(TorchScriptModel, DgmEvalRunsTheContract) {
   EXPECT_GT(estimates.at("is").at("10").at("mean").get<double>(),
             estimates.at("naive").at("10").at("mean").get<double>());
   auto incomplete = test::run_dgm("eval --encoder " + paths.encoder + " --data " + paths.dir + "/x.npy");
-  EXPECT_EQ(incomplete.exit_code, 1);
+  EXPECT_EQ(incomplete.exit_code, 2);
   EXPECT_NE(incomplete.output.find("--decoder"), std::string::npos) << incomplete.output;
 }
 
 TEST_F(TorchScriptModel, DgmSampleDrawsAsFromTheNativeModel) {
   const auto paths = export_pair(vae(), "ts-sample");
-  write_npy(paths.dir + "/x.npy", test::binary_fashion_mnist(200, "test").view({200, 28, 28}));
+  write_npy(paths.dir + "/x.npy", test::binary_fashion_mnist(200, Split::kTest).view({200, 28, 28}));
   auto result = test::run_dgm("sample --encoder " + paths.encoder + " --decoder " + paths.decoder + " --data " +
                               paths.dir + "/x.npy --n 12 --seed 5 --device cpu --out " + paths.dir + "/ts.png");
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -120,9 +120,9 @@ TEST_F(TorchScriptModel, DgmSampleDrawsAsFromTheNativeModel) {
                                paths.dir + "/x.npy --n 12 --latent-sampler gmm:3 --out " + paths.dir + "/gmm.png");
   ASSERT_EQ(mixture.exit_code, 0) << mixture.output;
   EXPECT_NE(mixture.output.find("fitted to the encoder means of 200"), std::string::npos) << mixture.output;
-  auto both = test::run_dgm("sample --out x.png");
-  EXPECT_EQ(both.exit_code, 1);
-  EXPECT_NE(both.output.find("--run DIR, or --encoder"), std::string::npos) << both.output;
+  auto neither = test::run_dgm("sample --out x.png");
+  EXPECT_EQ(neither.exit_code, 2);
+  EXPECT_NE(neither.output.find("--run DIR, --encoder"), std::string::npos) << neither.output;
 }
 
 TEST(TorchScriptFixture, PairExportedFromPythonGivesPythonsBounds) {
@@ -131,9 +131,10 @@ TEST(TorchScriptFixture, PairExportedFromPythonGivesPythonsBounds) {
   const std::string fixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
   std::map<std::string, torch::Tensor> python;
   for (auto& [name, tensor] : read_torch_state_dict(fixtures + "python_bounds.pt")) python[name] = tensor;
-  TorchScriptVae pair(fixtures + "python_encoder.pt", fixtures + "python_decoder.pt", "bernoulli", 784, torch::kCPU);
+  TorchScriptVae pair(fixtures + "python_encoder.pt", fixtures + "python_decoder.pt", Likelihood::kBernoulli, 784,
+                      torch::kCPU);
   torch::NoGradGuard no_grad;
-  IwaeOptions options;
+  EstimatorOptions options;
   options.k = 5000;
   options.chunk = 500;
   seed_everything(0);
@@ -143,7 +144,7 @@ TEST(TorchScriptFixture, PairExportedFromPythonGivesPythonsBounds) {
   EXPECT_NEAR(bound.mean().item<double>(), python["iwae"].mean().item<double>(), 0.1);
   EXPECT_LT((bound - python["iwae"]).abs().max().item<double>(), 0.5);
   // The same weights as a state dict in the native VAE: the same bound from the same draws.
-  Vae vae(VaeOptions(784, 4).hidden({16}));
+  Vae vae = test::VaeSpec(784, 4).hidden({16}).build();
   load_foreign_weights(*vae, fixtures + "python_vae.pt");
   seed_everything(0);
   EXPECT_TRUE(torch::allclose(iwae_bound(*vae, python["x"], options), bound, 1e-5, 1e-3));
@@ -156,7 +157,7 @@ def forward(self, x):
     return torch.matmul(torch.relu(torch.matmul(x, self.w0.t()) + self.b0), self.w1.t()) + self.b1
 )");
   auto message = test::error_message_of(
-      [&] { TorchScriptVae(one_output.encoder, one_output.decoder, "bernoulli", 784, torch::kCPU); });
+      [&] { TorchScriptVae(one_output.encoder, one_output.decoder, Likelihood::kBernoulli, 784, torch::kCPU); });
   EXPECT_NE(message.find("returned 1 tensor(s)"), std::string::npos) << message;
   EXPECT_NE(message.find("(mu [B, D_z], logvar [B, D_z])"), std::string::npos) << message;
   const auto short_decoder = export_pair(vae(), "ts-short", kEncoder, R"(
@@ -165,15 +166,16 @@ def forward(self, z):
     return (torch.matmul(h, self.w1.t()) + self.b1)[..., :700]
 )");
   message = test::error_message_of(
-      [&] { TorchScriptVae(short_decoder.encoder, short_decoder.decoder, "bernoulli", 784, torch::kCPU); });
+      [&] { TorchScriptVae(short_decoder.encoder, short_decoder.decoder, Likelihood::kBernoulli, 784, torch::kCPU); });
   EXPECT_NE(message.find("[3, 2, 700]"), std::string::npos) << message;
   EXPECT_NE(message.find("expected [3, 2, 784]"), std::string::npos) << message;
   message = test::error_message_of(
-      [&] { TorchScriptVae(short_decoder.encoder, short_decoder.decoder, "gaussian", 784, torch::kCPU); });
+      [&] { TorchScriptVae(short_decoder.encoder, short_decoder.decoder, Likelihood::kGaussian, 784, torch::kCPU); });
   EXPECT_NE(message.find("tuple (mean, logvar)"), std::string::npos) << message;
   std::ofstream(one_output.dir + "/junk.pt") << "not a zip archive";
-  message = test::error_message_of(
-      [&] { TorchScriptVae(one_output.dir + "/junk.pt", one_output.decoder, "bernoulli", 784, torch::kCPU); });
+  message = test::error_message_of([&] {
+    TorchScriptVae(one_output.dir + "/junk.pt", one_output.decoder, Likelihood::kBernoulli, 784, torch::kCPU);
+  });
   EXPECT_NE(message.find("is not a TorchScript module"), std::string::npos) << message;
 }
 

@@ -9,39 +9,46 @@
 #include <fstream>
 
 #include "core/atomic_file.h"
-#include "core/config.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "estimators/elbo.h"
 #include "estimators/iwae_bound.h"
+#include "estimators/registry.h"
 #include "models/vae.h"
 #include "test_support.h"
 #include "trainers/checkpoint.h"
+#include "trainers/config.h"
 #include "trainers/objective.h"
+#include "trainers/run_directory.h"
 #include "trainers/trainer.h"
 
 namespace dgm {
 namespace {
 
 TrainValidation small_data(int64_t n) {
-  DataConfig config;
+  DataOptions config;
   config.limit = n;
-  return split_validation(load_images(config, "train"), n / 5, 0);
+  return split_validation(load_images(config, Split::kTrain), n / 5, 0);
 }
 
 Vae small_vae(uint64_t seed) {
   seed_everything(seed);
-  return Vae(VaeOptions(784, 5).hidden({32}));
+  return test::make_vae(5, {32});
 }
 
-TrainerOptions options_for(const std::string& dir, int64_t epochs) {
-  TrainerOptions options;
-  options.epochs = epochs;
-  options.batch_size = 50;
-  options.out_dir = dir;
-  options.progress = false;
+TrainerOptions options_for(int64_t epochs) {
+  TrainerOptions options = test::quiet_trainer(epochs, 50);
   options.seed = 17;
   return options;
+}
+
+/// A fit that keeps a run directory in `dir` (continued with `resume`).
+TrainResult fit_into(const std::string& dir, Vae& vae, Objective objective, const TrainerOptions& options,
+                     const TrainValidation& data, bool resume = false) {
+  Trainer trainer(vae.ptr(), std::move(objective), options);
+  RunCheckpoints checkpoints(dir, resume);
+  trainer.add_callback(&checkpoints);
+  return trainer.fit(data.train, data.validation);
 }
 
 std::vector<std::string> lines_of(const std::string& path) {
@@ -51,33 +58,40 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
-/// Wraps the ELBO; at call `trigger` it either returns NaN or raises SIGINT.
-class FaultyObjective : public Objective {
- public:
-  enum class Fault { kNan, kInterrupt };
-  FaultyObjective(int64_t trigger, Fault fault) : trigger_(trigger), fault_(fault), inner_(make_elbo_objective(1)) {}
-  torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) override {
-    auto value = inner_->bound(model, x);
-    if (++calls_ == trigger_) {
-      if (fault_ == Fault::kNan) return value * std::nan("");
-      std::raise(SIGINT);
-    }
-    return value;
-  }
-  std::string name() const override { return "faulty"; }
+/// The ELBO, broken on purpose at its `trigger`-th training call: NaN, or SIGINT.
+struct Fault {
+  int64_t trigger = 0, calls = 0;
+  bool interrupt = false;
+} g_fault;
 
- private:
-  int64_t trigger_, calls_ = 0;
-  Fault fault_;
-  std::unique_ptr<Objective> inner_;
-};
+// An estimator registered from outside the library, trained through the registry.
+const RegisterEstimator faulty_elbo({"test_faulty_elbo", "the ELBO, with a fault at one training call",
+                                     EstimateKind::kLowerBound, true,
+                                     [](LatentVariableModel& model, const torch::Tensor& x,
+                                        const EstimatorOptions& options, const torch::Tensor& mask) {
+                                       Estimate out = estimate("elbo", model, x, options, mask);
+                                       if (torch::GradMode::is_enabled() && ++g_fault.calls == g_fault.trigger) {
+                                         if (g_fault.interrupt)
+                                           std::raise(SIGINT);
+                                         else
+                                           out.objective = out.objective * std::nan("");
+                                       }
+                                       return out;
+                                     }});
+
+Objective faulty(int64_t trigger, bool interrupt) {
+  g_fault = Fault{trigger, 0, interrupt};
+  return test::objective_named("test_faulty_elbo");
+}
 
 TEST(Trainer, ShortRunRaisesTheValidationElboAndWritesMetrics) {
   const auto dir = test::make_temp_dir("train");
   auto data = small_data(2000);
   Vae vae = small_vae(1);
-  Trainer trainer(vae.ptr(), make_elbo_objective(1), options_for(dir, 3));
-  const double before = trainer.validate(binarize_seeded(data.validation.x, 1));
+  Trainer trainer(vae.ptr(), test::objective_named("elbo"), options_for(3));
+  RunCheckpoints checkpoints(dir, false);
+  trainer.add_callback(&checkpoints);
+  const double before = trainer.validate_elbo(binarize_seeded(data.validation.x, 1));
   const TrainResult result = trainer.fit(data.train, data.validation);
   EXPECT_FALSE(result.interrupted);
   EXPECT_EQ(result.epochs_completed, 3);
@@ -94,19 +108,18 @@ TEST(Trainer, ResumeEqualsAnUninterruptedRun) {
   auto data = small_data(1000);  // 800 training examples: 16 steps per epoch
   const auto straight_dir = test::make_temp_dir("straight");
   Vae straight = small_vae(2);
-  Trainer(straight.ptr(), make_elbo_objective(1), options_for(straight_dir, 2)).fit(data.train, data.validation);
+  fit_into(straight_dir, straight, test::objective_named("elbo"), options_for(2), data);
 
   const auto resumed_dir = test::make_temp_dir("resumed");
   Vae first = small_vae(2);
-  auto options = options_for(resumed_dir, 2);
+  auto options = options_for(2);
   options.stop_after_steps = 21;  // in the middle of the second epoch
-  const TrainResult cut = Trainer(first.ptr(), make_elbo_objective(1), options).fit(data.train, data.validation);
+  const TrainResult cut = fit_into(resumed_dir, first, test::objective_named("elbo"), options, data);
   ASSERT_TRUE(cut.interrupted);
   EXPECT_EQ(cut.step, 21);
   Vae second = small_vae(99);  // other initial weights: everything must come from the checkpoint
   options.stop_after_steps = 0;
-  options.resume = true;
-  const TrainResult rest = Trainer(second.ptr(), make_elbo_objective(1), options).fit(data.train, data.validation);
+  const TrainResult rest = fit_into(resumed_dir, second, test::objective_named("elbo"), options, data, true);
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.step, 32);
 
@@ -130,13 +143,10 @@ TEST(Trainer, NonFiniteLossNamesTheStepAndKeepsTheLastCheckpoint) {
   const auto dir = test::make_temp_dir("nan");
   auto data = small_data(500);  // 400 training examples: 8 steps per epoch
   Vae vae = small_vae(3);
-  Trainer(vae.ptr(), make_elbo_objective(1), options_for(dir, 1)).fit(data.train, data.validation);
+  fit_into(dir, vae, test::objective_named("elbo"), options_for(1), data);
   const std::string before = read_text_file(last_checkpoint_path(dir));
-  auto options = options_for(dir, 2);
-  options.resume = true;
-  Trainer faulty(vae.ptr(), std::make_unique<FaultyObjective>(3, FaultyObjective::Fault::kNan), options);
   try {
-    faulty.fit(data.train, data.validation);
+    fit_into(dir, vae, faulty(3, false), options_for(2), data, true);
     FAIL() << "a NaN loss did not stop training";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("at step 10"), std::string::npos) << e.what();
@@ -148,9 +158,7 @@ TEST(Trainer, CtrlCSavesACheckpointAndStopsCleanly) {
   const auto dir = test::make_temp_dir("sigint");
   auto data = small_data(500);
   Vae vae = small_vae(4);
-  Trainer trainer(vae.ptr(), std::make_unique<FaultyObjective>(5, FaultyObjective::Fault::kInterrupt),
-                  options_for(dir, 3));
-  const TrainResult result = trainer.fit(data.train, data.validation);
+  const TrainResult result = fit_into(dir, vae, faulty(5, true), options_for(3), data);
   EXPECT_TRUE(result.interrupted);
   EXPECT_EQ(result.step, 5);
   Vae reloaded = small_vae(5);
@@ -174,14 +182,14 @@ TEST(ElboSurrogates, KlWeightAndFreeBitsChangeOnlyTheObjective) {
   seed_everything(1);
   const ElboTerms plain = elbo(model, x);
   EXPECT_TRUE(torch::allclose(plain.objective, plain.elbo));
-  ElboOptions weighted;
+  EstimatorOptions weighted;
   weighted.kl_weight = 0.5;
   seed_everything(1);
   const ElboTerms half = elbo(model, x, weighted);
   EXPECT_TRUE(torch::equal(half.elbo, plain.elbo));
   EXPECT_TRUE(torch::allclose(half.objective, plain.expected_log_likelihood - 0.5 * plain.kl));
   // Free bits far above every dimension's KL: the KL term is D * lambda.
-  ElboOptions free_bits;
+  EstimatorOptions free_bits;
   free_bits.free_bits = 50.0;
   seed_everything(1);
   const ElboTerms floored = elbo(model, x, free_bits);
@@ -197,23 +205,23 @@ TEST(ElboSurrogates, KlWarmUpRampsTheWeightToBeta) {
   auto x = torch::randn({4, 2}, torch::kFloat64);
   seed_everything(2);
   const ElboTerms terms = elbo(model, x);
-  ElboObjectiveOptions options;
+  ObjectiveOptions options;
   options.beta = 2.0;
   options.warmup_steps = 10;
-  auto objective = make_elbo_objective(options);
+  Objective objective(options);
   for (auto [step, weight] : {std::pair<int64_t, double>{0, 0.0}, {5, 1.0}, {10, 2.0}, {50, 2.0}}) {
-    objective->on_step(step);
+    objective.on_step(step);
     seed_everything(2);
-    EXPECT_TRUE(torch::allclose(objective->bound(model, x), terms.expected_log_likelihood - weight * terms.kl))
+    EXPECT_TRUE(torch::allclose(objective.bound(model, x), terms.expected_log_likelihood - weight * terms.kl))
         << "step " << step;
   }
 }
 
 TEST(ElboSurrogates, ApplyToTheElboObjectiveOnly) {
-  TrainConfig config;
-  config.objective = "iwae";
-  config.beta = 0.5;
-  EXPECT_NE(test::error_message_of([&] { make_objective(config); }).find("train.beta"), std::string::npos);
+  ObjectiveOptions options;
+  options.objective = "iwae";
+  options.beta = 0.5;
+  EXPECT_NE(test::error_message_of([&] { Objective objective(options); }).find("train.beta"), std::string::npos);
   EXPECT_NE(test::error_message_of([&] { parse_config("", "x", {"train.free_bits=-1"}); }).find("out of range"),
             std::string::npos);
 }
@@ -231,30 +239,25 @@ TEST(Trainer, LearningRateFollowsTheMilestones) {
 }
 
 TEST(Trainer, IwaeTrainingRaisesTheTestBoundOverElboTraining) {
-  DataConfig data;
+  DataOptions data;
   data.limit = 4000;
-  const TrainValidation split = split_validation(load_images(data, "train"), 500, 0);
-  const auto test_x = test::binary_fashion_mnist(500, "test");
-  auto test_bound = [&](std::unique_ptr<Objective> objective, const std::string& name) {
+  const TrainValidation split = split_validation(load_images(data, Split::kTrain), 500, 0);
+  const auto test_x = test::binary_fashion_mnist(500, Split::kTest);
+  auto test_bound = [&](Objective objective) {
     seed_everything(0);
-    Vae vae(VaeOptions(784, 10).hidden({100}));
-    TrainerOptions options;
-    options.epochs = 10;
-    options.batch_size = 50;
-    options.out_dir = test::make_temp_dir(name);
-    options.progress = false;
-    Trainer(vae.ptr(), std::move(objective), options).fit(split.train, split.validation);
+    Vae vae = test::make_vae(10, {100});
+    Trainer(vae.ptr(), std::move(objective), test::quiet_trainer(10, 50)).fit(split.train, split.validation);
     vae->eval();
     torch::NoGradGuard no_grad;
     seed_everything(9);
-    IwaeOptions iwae;
+    EstimatorOptions iwae;
     iwae.k = 500;
     iwae.chunk = 100;
     return iwae_bound(*vae, test_x, iwae).mean().item<double>();
   };
-  const double elbo_trained = test_bound(make_elbo_objective(1), "by-elbo");
-  const double iwae_trained = test_bound(make_iwae_objective(10), "by-iwae");
-  const double dreg_trained = test_bound(make_iwae_objective(10, true), "by-dreg");
+  const double elbo_trained = test_bound(test::objective_named("elbo"));
+  const double iwae_trained = test_bound(test::objective_named("iwae", 10));
+  const double dreg_trained = test_bound(test::objective_named("iwae", 10, true));
   std::printf("test IWAE-500 after 10 epochs: ELBO-trained %.2f, IWAE-10 %.2f, IWAE-10 with DReG %.2f\n", elbo_trained,
               iwae_trained, dreg_trained);
   EXPECT_GT(iwae_trained, elbo_trained);

@@ -19,7 +19,7 @@ namespace {
 
 TEST(Vae, ShapesFollowTheSamplesFirstConvention) {
   seed_everything(0);
-  Vae vae(VaeOptions(10, 3).hidden({8, 6}));
+  Vae vae = test::VaeSpec(10, 3).hidden({8, 6}).build();
   auto x = torch::rand({4, 10});
   auto q = vae->encode(x);
   EXPECT_EQ(q.loc().sizes(), (std::vector<int64_t>{4, 3}));
@@ -33,7 +33,7 @@ TEST(Vae, ShapesFollowTheSamplesFirstConvention) {
 
 TEST(Vae, BernoulliLikelihoodIsTheBinaryLogLikelihoodOfTheLogits) {
   seed_everything(1);
-  Vae vae(VaeOptions(6, 2).hidden({5}));
+  Vae vae = test::VaeSpec(6, 2).hidden({5}).build();
   auto x = torch::bernoulli(torch::full({3, 6}, 0.5));
   auto z = torch::randn({2, 3, 2});
   auto p = torch::sigmoid(vae->decode(z));
@@ -43,7 +43,7 @@ TEST(Vae, BernoulliLikelihoodIsTheBinaryLogLikelihoodOfTheLogits) {
 
 TEST(Vae, MaskSumsOnlyObservedEntries) {
   seed_everything(2);
-  Vae vae(VaeOptions(6, 2).hidden({5}));
+  Vae vae = test::VaeSpec(6, 2).hidden({5}).build();
   auto x = torch::bernoulli(torch::full({3, 6}, 0.5));
   auto z = torch::randn({2, 3, 2});
   auto mask = torch::zeros({3, 6});
@@ -56,8 +56,8 @@ TEST(Vae, MaskSumsOnlyObservedEntries) {
 
 TEST(Vae, GaussianLikelihoodLearnsOrFixesThePerPixelVariance) {
   seed_everything(3);
-  Vae learned(VaeOptions(4, 2).hidden({5}).likelihood("gaussian").variance(0.25));
-  Vae fixed(VaeOptions(4, 2).hidden({5}).likelihood("gaussian").variance(0.25).learn_variance(false));
+  Vae learned = test::VaeSpec(4, 2).hidden({5}).likelihood("gaussian").variance(0.25).build();
+  Vae fixed = test::VaeSpec(4, 2).hidden({5}).likelihood("gaussian").variance(0.25).learn_variance(false).build();
   EXPECT_EQ(learned->parameters().size(), fixed->parameters().size() + 1);
   auto x = torch::randn({3, 4});
   auto z = torch::randn({1, 3, 2});
@@ -67,32 +67,34 @@ TEST(Vae, GaussianLikelihoodLearnsOrFixesThePerPixelVariance) {
 }
 
 TEST(Vae, UnknownLikelihoodOrActivationIsAnError) {
-  EXPECT_THROW(Vae(VaeOptions(4, 2).likelihood("poisson")), Error);
-  EXPECT_THROW(Vae(VaeOptions(4, 2).activation("swish")), Error);
+  EXPECT_THROW(test::VaeSpec(4, 2).likelihood("poisson"), Error);
+  EXPECT_THROW(test::VaeSpec(4, 2).activation("swish"), Error);
+  EXPECT_NE(test::error_message_of([] { parse_enum<Likelihood>("poisson"); }).find("use bernoulli or gaussian"),
+            std::string::npos);
 }
 
 TEST(ConvVae, ShapesForEvenAndOddPictureSizes) {
   seed_everything(2);
-  Vae vae(VaeOptions(784, 8).network("conv").image_shape({28, 28}).hidden({64}));
+  Vae vae = test::VaeSpec(784, 8).network("conv").image_shape({28, 28}).hidden({64}).build();
   auto x = torch::rand({5, 784});
   EXPECT_EQ(vae->encode(x).loc().sizes(), (std::vector<int64_t>{5, 8}));
   EXPECT_EQ(vae->decode(torch::randn({3, 5, 8})).sizes(), (std::vector<int64_t>{3, 5, 784}));
   // 7 x 9 pictures with 2 channels: 7 -> 4 -> 2 and 9 -> 5 -> 3, and back to 7 x 9.
-  Vae odd(VaeOptions(126, 3).network("conv").image_shape({2, 7, 9}).conv_channels({4, 8}).hidden({}));
+  Vae odd = test::VaeSpec(126, 3).network("conv").image_shape({2, 7, 9}).conv_channels({4, 8}).hidden({}).build();
   EXPECT_EQ(odd->decode(torch::randn({6, 3})).sizes(), (std::vector<int64_t>{6, 126}));
   EXPECT_EQ(odd->log_joint(torch::rand({6, 126}).round(), torch::randn({2, 6, 3})).sizes(),
             (std::vector<int64_t>{2, 6}));
-  auto message = test::error_message_of([] { Vae flat(VaeOptions(10, 2).network("conv")); });
+  auto message = test::error_message_of([] { test::VaeSpec(10, 2).network("conv").build(); });
   EXPECT_NE(message.find("model.network = conv needs pictures"), std::string::npos) << message;
   message = test::error_message_of([] {
-    Vae deep(VaeOptions(16, 2).network("conv").image_shape({4, 4}).conv_channels({2, 2, 2, 2}));
+    test::VaeSpec(16, 2).network("conv").image_shape({4, 4}).conv_channels({2, 2, 2, 2}).build();
   });
   EXPECT_NE(message.find("too many for 4x4 pictures"), std::string::npos) << message;
 }
 
 TEST(ConvVae, EncoderIsTheConvolutionsComputedByHand) {
   seed_everything(3);
-  Vae vae(VaeOptions(784, 4).network("conv").image_shape({28, 28}).conv_channels({3, 5}).hidden({}));
+  Vae vae = test::VaeSpec(784, 4).network("conv").image_shape({28, 28}).conv_channels({3, 5}).hidden({}).build();
   auto params = vae->named_parameters();
   auto x = torch::rand({2, 784});
   auto h = torch::relu(
@@ -108,13 +110,13 @@ TEST(ConvVae, EncoderIsTheConvolutionsComputedByHand) {
 TEST(Checkpoint, RoundTripRestoresIdenticalOutputs) {
   const auto path = test::make_temp_dir("ckpt") + "/model.pt";
   seed_everything(4);
-  Vae a(VaeOptions(8, 2).hidden({6}));
+  Vae a = test::VaeSpec(8, 2).hidden({6}).build();
   TrainingState state;
   state.step = 42;
   state.best_validation = -12.5;
   save_checkpoint(path, *a, nullptr, state);
   seed_everything(5);
-  Vae b(VaeOptions(8, 2).hidden({6}));
+  Vae b = test::VaeSpec(8, 2).hidden({6}).build();
   auto x = torch::rand({3, 8});
   EXPECT_FALSE(torch::equal(a->decode(a->encode(x).loc()), b->decode(b->encode(x).loc())));
   const TrainingState loaded = load_checkpoint(path, *b);
@@ -125,9 +127,9 @@ TEST(Checkpoint, RoundTripRestoresIdenticalOutputs) {
 
 TEST(Checkpoint, OtherArchitectureNamesTheParameterAndShapes) {
   const auto path = test::make_temp_dir("ckpt-shape") + "/model.pt";
-  Vae a(VaeOptions(8, 2).hidden({6}));
+  Vae a = test::VaeSpec(8, 2).hidden({6}).build();
   save_checkpoint(path, *a, nullptr, {});
-  Vae b(VaeOptions(8, 2).hidden({7}));
+  Vae b = test::VaeSpec(8, 2).hidden({7}).build();
   try {
     load_checkpoint(path, *b);
     FAIL() << "loaded a checkpoint of another architecture";
@@ -141,7 +143,7 @@ TEST(Checkpoint, OtherArchitectureNamesTheParameterAndShapes) {
 
 TEST(Checkpoint, DamagedFileIsAClearError) {
   const auto path = test::make_temp_dir("ckpt-bad") + "/model.pt";
-  Vae a(VaeOptions(8, 2).hidden({6}));
+  Vae a = test::VaeSpec(8, 2).hidden({6}).build();
   save_checkpoint(path, *a, nullptr, {});
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
   try {

@@ -10,54 +10,12 @@
 #include "core/blas_threads.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "trainers/kmeans.h"
 
 namespace dgm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-/// Squared distances [n, K] by |x|^2 - 2 x.c + |c|^2, clamped at 0.
-torch::Tensor squared_distances(const torch::Tensor& x, const torch::Tensor& centres) {
-  return torch::clamp_min(x.pow(2).sum(-1, true) - 2 * x.matmul(centres.t()) + centres.pow(2).sum(-1), 0.0);
-}
-
-/// Index of the nearest centre for every row, in chunks shared by `workers`
-/// threads: [N].
-torch::Tensor nearest(const torch::Tensor& x, const torch::Tensor& centres, int64_t chunk_rows, int workers) {
-  auto labels = torch::empty({x.size(0)}, x.options().dtype(torch::kLong));
-  run_split((x.size(0) + chunk_rows - 1) / chunk_rows, workers, [&](int, int64_t begin, int64_t end) {
-    torch::NoGradGuard no_grad;  // per thread
-    for (int64_t index = begin; index < end; ++index) {
-      auto rows = x.slice(0, index * chunk_rows, (index + 1) * chunk_rows);
-      labels.slice(0, index * chunk_rows, index * chunk_rows + rows.size(0))
-          .copy_(squared_distances(rows, centres).argmin(-1));
-    }
-  });
-  return labels;
-}
-
-torch::Tensor kmeans_plus_plus(const torch::Tensor& x, int64_t k) {
-  const int64_t n = x.size(0);
-  const int64_t trials = 2 + static_cast<int64_t>(std::log(static_cast<double>(k)));
-  std::vector<int64_t> chosen{torch::randint(n, {1}, torch::kLong).item<int64_t>()};
-  auto closest = squared_distances(x, x.index_select(0, torch::tensor(chosen, torch::kLong).to(x.device()))).squeeze(1);
-  for (int64_t c = 1; c < k; ++c) {
-    const double total = closest.sum().item<double>();
-    torch::Tensor candidates;
-    if (total > 0) {
-      candidates = torch::multinomial(closest / total, trials, /*replacement=*/true);
-    } else {  // every point sits on a centre already
-      candidates = torch::randint(n, {trials}, x.options().dtype(torch::kLong));
-    }
-    // Greedy: of the candidates, keep the one that lowers the potential most.
-    auto candidate_distances = squared_distances(x, x.index_select(0, candidates));  // [n, trials]
-    auto potentials = torch::minimum(closest.unsqueeze(1), candidate_distances).sum(0);
-    const int64_t best = potentials.argmin().item<int64_t>();
-    chosen.push_back(candidates[best].item<int64_t>());
-    closest = torch::minimum(closest, candidate_distances.select(1, best));
-  }
-  return x.index_select(0, torch::tensor(chosen, torch::kLong).to(x.device()));
-}
 
 /// One-hot responsibilities [N, K] from labels [N].
 torch::Tensor one_hot(const torch::Tensor& labels, int64_t k, const torch::TensorOptions& options) {
@@ -66,22 +24,26 @@ torch::Tensor one_hot(const torch::Tensor& labels, int64_t k, const torch::Tenso
 
 torch::Tensor initial_responsibilities(const torch::Tensor& x, const EmOptions& options, int workers) {
   const int64_t n = x.size(0), k = options.components;
-  if (options.init == "kmeans" || options.init == "k-means++") {
-    auto centres = options.init == "kmeans" ? kmeans_centres(x, k, options.kmeans_iter, options.chunk_rows, workers)
-                                            : kmeans_plus_plus(x, k);
-    return one_hot(nearest(x, centres, options.chunk_rows, workers), k, x.options());
+  switch (options.init) {
+    case EmInit::kKmeans:
+    case EmInit::kKmeansPlusPlus: {
+      auto centres = options.init == EmInit::kKmeans
+                         ? kmeans_centres(x, k, options.kmeans_iter, options.chunk_rows, workers)
+                         : kmeans_plus_plus(x, k);
+      return one_hot(nearest_centres(x, centres, options.chunk_rows, workers), k, x.options());
+    }
+    case EmInit::kRandom: {
+      auto resp = torch::rand({n, k}, x.options());
+      return resp / resp.sum(-1, true);
+    }
+    case EmInit::kRandomFromData: {
+      auto resp = torch::zeros({n, k}, x.options());
+      auto points = torch::randperm(n, x.options().dtype(torch::kLong)).slice(0, 0, k);
+      resp.index_put_({points, torch::arange(k, points.options())}, 1.0);
+      return resp;
+    }
   }
-  if (options.init == "random") {
-    auto resp = torch::rand({n, k}, x.options());
-    return resp / resp.sum(-1, true);
-  }
-  if (options.init == "random_from_data") {
-    auto resp = torch::zeros({n, k}, x.options());
-    auto points = torch::randperm(n, x.options().dtype(torch::kLong)).slice(0, 0, k);
-    resp.index_put_({points, torch::arange(k, points.options())}, 1.0);
-    return resp;
-  }
-  fail("unknown init '{}': use kmeans, k-means++, random or random_from_data", options.init);
+  return {};
 }
 
 /// Sufficient statistics of one pass: N_k, sum_n r_nk x_n, and the second
@@ -365,7 +327,7 @@ GaussianMixture maximization(const Statistics& stats, const torch::Tensor& x, co
 void check_input(const torch::Tensor& x, const EmOptions& options, const torch::Tensor& mask) {
   if (x.dim() != 2) fail("the data must be [N, D], got shape {}", c10::str(x.sizes()));
   if (x.size(1) == 0) fail("the data has D = 0 dimensions");
-  if (options.components < 1) fail("components = {} is not valid: it must be at least 1", options.components);
+  check_options(options, "EM");
   if (options.components > x.size(0))
     fail("components = {} is more than the {} data points; use at most {}", options.components, x.size(0), x.size(0));
   if (mask.defined() && mask.sizes() != x.sizes())
@@ -376,31 +338,9 @@ void check_input(const torch::Tensor& x, const EmOptions& options, const torch::
     fail("the data has a non-finite value ({}) at row {}, column {}", x[bad[0]][bad[1]].item<double>(),
          bad[0].item<int64_t>(), bad[1].item<int64_t>());
   }
-  if (options.n_init < 1) fail("n_init = {} is not valid: it must be at least 1", options.n_init);
-  if (options.max_iter < 0) fail("max_iter = {} is not valid", options.max_iter);
-  if (!(options.reg_covar >= 0)) fail("reg_covar = {} is not valid: it must be >= 0", options.reg_covar);
-  if (!(options.tol >= 0)) fail("tol = {} is not valid: it must be >= 0", options.tol);
-  if (options.workers < 0) fail("workers = {} is not valid: use 0 (auto) or a positive count", options.workers);
 }
 
 }  // namespace
-
-torch::Tensor kmeans_centres(const torch::Tensor& x, int64_t k, int64_t iterations, int64_t chunk_rows, int workers) {
-  std::optional<SingleThreadedBlas> single_threaded;  // each worker's products run on its own thread
-  if (workers > 1) single_threaded.emplace();
-  auto centres = kmeans_plus_plus(x, k);
-  torch::Tensor labels;
-  for (int64_t it = 0; it < iterations; ++it) {
-    auto next = nearest(x, centres, chunk_rows, workers);
-    if (labels.defined() && torch::equal(next, labels)) break;
-    labels = next;
-    auto counts = torch::bincount(labels, {}, k).to(x.dtype());
-    auto sums = torch::zeros_like(centres).index_add_(0, labels, x);
-    // A centre that lost every point stays where it was.
-    centres = torch::where(counts.unsqueeze(1) > 0, sums / counts.clamp_min(1).unsqueeze(1), centres);
-  }
-  return centres;
-}
 
 EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& options, const GaussianMixture* warm_start,
                               const torch::Tensor& mask_given) {
@@ -437,7 +377,6 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
                                                             options.covariance, options.chunk_rows),
                                               x, data_covariance, options, 0, &reseeded_at_init));
     result.reseeded = reseeded_at_init;
-    result.mixture.chunk_rows = options.chunk_rows;
     const auto em_start = Clock::now();
     double previous = -std::numeric_limits<double>::infinity();
     for (int64_t iteration = 1; iteration <= options.max_iter; ++iteration) {
@@ -445,7 +384,6 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
                                         : expectation(x, result.mixture, options.chunk_rows, workers);
       result.history.push_back(stats.log_likelihood);
       result.mixture = maximization(stats, x, data_covariance, options, iteration, &result.reseeded);
-      result.mixture.chunk_rows = options.chunk_rows;
       result.n_iter = iteration;
       result.lower_bound = stats.log_likelihood;
       if (std::abs(stats.log_likelihood - previous) < options.tol) {
@@ -462,7 +400,6 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
   // returned parameters.
   best->mixture = GaussianMixture(best->mixture.weights(), best->mixture.means() + shift,
                                   best->mixture.precision_cholesky(), best->mixture.type());
-  best->mixture.chunk_rows = options.chunk_rows;
   best->seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return std::move(*best);
 }

@@ -11,45 +11,53 @@
 #include <string>
 #include <vector>
 
+#include "core/options.h"
 #include "models/gaussian_mixture.h"
 
 namespace dgm {
 
-struct EmOptions {
-  /// K. Default: 1.
-  int64_t components = 1;
-  /// Default: full.
-  CovarianceType covariance = CovarianceType::kFull;
-  /// kmeans (k-means++ seeding then Lloyd steps), k-means++, random or
-  /// random_from_data. Default: kmeans.
-  std::string init = "kmeans";
-  /// Restarts from different initialisations; the best lower bound is kept. Default: 1.
-  int64_t n_init = 1;
-  /// Default: 100.
-  int64_t max_iter = 100;
-  /// Stop when the mean log-likelihood changes by less than this. Default: 1e-3.
-  double tol = 1e-3;
-  /// Added to the covariances' diagonal. Default: 1e-6.
-  double reg_covar = 1e-6;
-  uint64_t seed = 0;
-  /// Re-seed a collapsed component (at a random point, with the data's
-  /// covariance) instead of stopping with an error. Default: false.
-  bool reseed_collapsed = false;
-  /// A component with fewer points than this (sum of responsibilities) has
-  /// collapsed. Default: 2.
-  double min_component_points = 2.0;
-  /// Rows per chunk of the E-step: bounds memory, and small enough that a
-  /// chunk's features stay in cache between the E- and the M-step product
-  /// (2048 ran 1.5 times faster than 16384 for D = 16). Default: 2048.
-  int64_t chunk_rows = 2048;
-  /// CPU threads that share the E-step's chunks, each running its matrix
-  /// products single-threaded (0 = auto: OpenBLAS's thread count, or 1 on
-  /// another BLAS; the GPU always uses 1). Results do not depend on it beyond
-  /// the order of the final sums (about 1e-16 relative). Default: 0.
-  int64_t workers = 0;
-  /// Lloyd iterations of the kmeans initialisation (at most). Default: 30.
-  int64_t kmeans_iter = 30;
+/// How EM picks its first responsibilities.
+enum class EmInit {
+  kKmeans,          ///< k-means++ seeding, then Lloyd steps (scikit-learn's default)
+  kKmeansPlusPlus,  ///< k-means++ seeding alone
+  kRandom,          ///< random responsibilities
+  kRandomFromData,  ///< K random points as one-hot centres
 };
+DGM_ENUM_NAMES(EmInit, "EM initialisation", {EmInit::kKmeans, "kmeans"}, {EmInit::kKmeansPlusPlus, "k-means++"},
+               {EmInit::kRandom, "random"}, {EmInit::kRandomFromData, "random_from_data"});
+
+// clang-format off
+#define DGM_EM_OPTIONS(X)                                                                                          \
+  X(int64_t, components, 1, "K, the number of components", at_least(1))                                           \
+  X(CovarianceType, covariance, CovarianceType::kFull, "full, tied, diag or spherical", any_value())              \
+  X(EmInit, init, EmInit::kKmeans,                                                                                \
+    "kmeans (k-means++ seeding, then Lloyd steps), k-means++, random or random_from_data", any_value())           \
+  X(int64_t, n_init, 1, "restarts from different initialisations; the best is kept", at_least(1))                 \
+  X(int64_t, max_iter, 100, "EM iterations at most", at_least(0))                                                 \
+  X(double, tol, 1e-3, "stop when the mean log-likelihood changes by less than this", at_least(0))               \
+  X(double, reg_covar, 1e-6, "added to the covariances' diagonal", at_least(0))                                  \
+  X(uint64_t, seed, 0, "fixes the initialisation and any re-seeding", any_value())                                \
+  X(bool, reseed_collapsed, false,                                                                                \
+    "re-seed a collapsed component (at a random point, with the data's covariance) instead of stopping",          \
+    any_value())                                                                                                  \
+  X(double, min_component_points, 2.0, "a component with fewer points (sum of responsibilities) has collapsed",   \
+    at_least(0))                                                                                                  \
+  X(int64_t, chunk_rows, 2048,                                                                                    \
+    "points per chunk of the E-step: bounds memory; small enough that a chunk's features stay in cache",          \
+    at_least(1))                                                                                                  \
+  X(int64_t, workers, 0,                                                                                          \
+    "CPU threads sharing the E-step's chunks, each with single-threaded products (0 = auto: OpenBLAS's threads)", \
+    at_least(0))                                                                                                  \
+  X(int64_t, kmeans_iter, 30, "Lloyd iterations of the kmeans initialisation (at most)", at_least(0))
+// clang-format on
+
+/// What EM fits and how (scikit-learn's GaussianMixture options, and dgm's own).
+/// Results do not depend on `workers` beyond the order of the final sums
+/// (about 1e-16 relative); the GPU always uses one.
+struct EmOptions {
+  DGM_EM_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(EmOptions, DGM_EM_OPTIONS)
 
 struct EmResult {
   explicit EmResult(GaussianMixture fitted) : mixture(std::move(fitted)) {}
@@ -78,11 +86,5 @@ struct EmResult {
 /// dgm::Error that says what to change.
 EmResult fit_gaussian_mixture(const torch::Tensor& x, const EmOptions& options,
                               const GaussianMixture* warm_start = nullptr, const torch::Tensor& mask = {});
-
-/// Cluster centres by k-means++ seeding (Arthur & Vassilvitskii 2007, with
-/// scikit-learn's greedy local trials) and up to `iterations` Lloyd steps: [K, D].
-/// `workers` CPU threads share the distance computations (see EmOptions::workers).
-torch::Tensor kmeans_centres(const torch::Tensor& x, int64_t k, int64_t iterations, int64_t chunk_rows,
-                             int workers = 1);
 
 }  // namespace dgm

@@ -1,54 +1,74 @@
 #pragma once
-// What the gradient trainer maximizes: an estimator of a bound on log p(x).
-// The trainer never knows which one; switching ELBO for IWAE is configuration.
+// What the gradient trainer maximizes: a registered estimator (estimators/
+// registry.h) of a bound on log p(x), named by train.objective: elbo, iwae,
+// exact, or any differentiable estimator a program registers. The trainer
+// never knows which one; switching ELBO for IWAE is configuration.
 
 #include <torch/types.h>
 
-#include <memory>
 #include <string>
 
+#include "core/options.h"
+#include "estimators/estimator_options.h"
+#include "estimators/registry.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
 
-struct TrainConfig;
+/// The registered estimators that may be training objectives.
+std::vector<std::string> training_objective_names();
+
+// clang-format off
+#define DGM_OBJECTIVE_OPTIONS(X)                                                                                  \
+  X(std::string, objective, "elbo",                                                                               \
+    "the registered estimator training maximizes: elbo (averaged over k samples), iwae (the IWAE-k bound) or "   \
+    "exact (models with an exact marginal)", one_of(training_objective_names))                                   \
+  X(int64_t, k, 1, "samples per example for the objective", between(1, 1 << 20))                                 \
+  X(Gradient, gradient, Gradient::kStandard,                                                                      \
+    "iwae only: standard (autograd through the bound) or dreg (the doubly reparameterized encoder gradient, "     \
+    "Tucker et al. 2018)", any_value())                                                                            \
+  X(double, beta, 1.0, "elbo only: the weight of the KL term (beta-VAE)", at_least(0))                          \
+  X(int64_t, warmup_steps, 0, "elbo only: KL warm-up, the weight rising linearly from 0 to beta over these steps", \
+    at_least(0))                                                                                                   \
+  X(double, free_bits, 0.0, "elbo only: free bits, nats per latent dimension (batch-averaged KL floor)",          \
+    at_least(0))
+// clang-format on
+
+/// train.objective and the options that shape it.
+struct ObjectiveOptions {
+  DGM_OBJECTIVE_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(ObjectiveOptions, DGM_OBJECTIVE_OPTIONS)
+
+/// Checks the options against the registry: an estimator that is not
+/// differentiable, a gradient or surrogates the estimator does not take.
+/// Errors name `where` (a config file, or "ObjectiveOptions").
+void check_objective_options(const ObjectiveOptions& options, const std::string& where);
 
 class Objective {
  public:
-  virtual ~Objective() = default;
-  /// The per-example bound [B] in nats (higher is better), differentiable.
-  virtual torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x) = 0;
-  virtual std::string name() const = 0;
-  /// Told the step before each one, for schedules such as KL warm-up.
-  virtual void on_step(int64_t /*step*/) {}
+  explicit Objective(ObjectiveOptions options);
+
+  /// The per-example objective [B] in nats (higher is better), differentiable,
+  /// with the surrogates (beta, warm-up, free bits) applied.
+  torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x);
+  /// The estimator's own value per example [B] for validation: no surrogates
+  /// (no gradients are needed).
+  torch::Tensor value(LatentVariableModel& model, const torch::Tensor& x);
+  /// Told the step before each one, for the KL warm-up.
+  void on_step(int64_t step);
+  /// "elbo", "iwae (k=50, DReG)", ...
+  std::string name() const;
+  /// The registered estimator's name: "iwae".
+  const std::string& estimator() const { return options_.objective; }
+  /// True when value() is the ELBO with one sample, which the trainer reports anyway.
+  bool is_plain_elbo() const;
+  const ObjectiveOptions& options() const { return options_; }
+
+ private:
+  ObjectiveOptions options_;
+  const EstimatorEntry* entry_;
+  EstimatorOptions estimator_options_;
 };
-
-/// The ELBO as a training objective with its surrogates.
-struct ElboObjectiveOptions {
-  /// Samples of z averaged. Default: 1.
-  int64_t samples = 1;
-  /// beta, the final weight of the KL term (beta-VAE). Default: 1.
-  double beta = 1.0;
-  /// KL warm-up: the weight rises linearly from 0 to beta over these steps. Default: 0 (off).
-  int64_t warmup_steps = 0;
-  /// Free bits per latent dimension (nats). Default: 0 (off).
-  double free_bits = 0.0;
-};
-
-std::unique_ptr<Objective> make_elbo_objective(const ElboObjectiveOptions& options);
-
-/// The reparameterized ELBO averaged over `samples` draws of z (Kingma & Welling 2013).
-std::unique_ptr<Objective> make_elbo_objective(int64_t samples);
-
-/// The IWAE bound with k samples (Burda et al. 2015); with `dreg`, its
-/// gradient for the encoder is the doubly reparameterized one (Tucker et al. 2018).
-std::unique_ptr<Objective> make_iwae_objective(int64_t k, bool dreg = false);
-
-/// The exact log-likelihood, for models whose marginal is a closed form or a
-/// finite sum (maximum likelihood by gradient, e.g. a sigmoid belief net).
-std::unique_ptr<Objective> make_exact_objective();
-
-/// The objective that train.objective and train.k name.
-std::unique_ptr<Objective> make_objective(const TrainConfig& config);
 
 }  // namespace dgm

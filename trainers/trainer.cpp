@@ -6,24 +6,25 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <filesystem>
-#include <fstream>
 
-#include "core/config.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/random.h"
 #include "estimators/elbo.h"
-#include "trainers/checkpoint.h"
 
 namespace dgm {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // Independent random streams derived from the one seed.
-enum Stream : uint64_t { kStepStream = 1, kEpochStream = 2, kValidationStream = 3, kFixedBinarization = 4 };
+enum Stream : uint64_t {
+  kStepStream = 1,
+  kEpochStream = 2,
+  kValidationStream = 3,
+  kFixedBinarization = 4,
+  kObjectiveValidationStream = 5
+};
 
 uint64_t stream_seed(uint64_t seed, Stream stream, uint64_t index = 0) {
   return derive_seed(derive_seed(seed, stream), index);
@@ -90,34 +91,18 @@ class LossWindow {
   double last_ = 0.0;
 };
 
-void append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line << '\n';
-  out.flush();
-  if (!out) fail("cannot append to {}", path);
-}
-
 }  // namespace
-
-std::string last_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "last.pt").string(); }
-std::string best_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "best.pt").string(); }
 
 void request_stop() { g_stop_requested = true; }
 
-TrainerOptions TrainerOptions::from_config(const TrainConfig& train, const std::string& binarize,
-                                           const std::string& out_dir) {
-  TrainerOptions options;
-  options.epochs = train.epochs;
-  options.batch_size = train.batch_size;
-  options.lr = train.lr;
-  options.adam_eps = train.adam_eps;
-  options.lr_milestones = train.lr_milestones;
-  options.lr_gamma = train.lr_gamma;
-  options.seed = train.seed;
-  options.grad_clip = train.grad_clip;
-  options.binarize = binarize;
-  options.out_dir = out_dir;
-  return options;
+void check_trainer_options(const TrainerOptions& options, const std::string& where) {
+  check_options(options, where);
+  for (std::size_t i = 1; i < options.lr_milestones.size(); ++i)
+    if (options.lr_milestones[i] <= options.lr_milestones[i - 1])
+      fail("{}: train.lr_milestones must increase, got {} after {}", where, options.lr_milestones[i],
+           options.lr_milestones[i - 1]);
+  if (options.validation_batch_size < 1)
+    fail("{}: validation_batch_size = {} must be at least 1", where, options.validation_batch_size);
 }
 
 double learning_rate_at(const TrainerOptions& options, int64_t epoch) {
@@ -127,121 +112,147 @@ double learning_rate_at(const TrainerOptions& options, int64_t epoch) {
   return lr;
 }
 
-Trainer::Trainer(std::shared_ptr<TrainableModel> model, std::unique_ptr<Objective> objective, TrainerOptions options)
+Trainer::Trainer(std::shared_ptr<TrainableModel> model, Objective objective, TrainerOptions options)
     : model_(std::move(model)), objective_(std::move(objective)), options_(std::move(options)) {
-  TORCH_CHECK(options_.lr > 0, "Invalid learning rate: ", options_.lr);
-  TORCH_CHECK(options_.batch_size > 0, "Invalid batch size: ", options_.batch_size);
-  TORCH_CHECK(options_.epochs >= 0, "Invalid number of epochs: ", options_.epochs);
-  TORCH_CHECK(!options_.out_dir.empty(), "Trainer needs an output directory");
+  check_trainer_options(options_, "TrainerOptions");
 }
 
-double Trainer::validate(const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  model_->eval();
-  seed_everything(stream_seed(options_.seed, kValidationStream));
+double Trainer::mean_over(const torch::Tensor& x, uint64_t seed,
+                          const std::function<torch::Tensor(const torch::Tensor&)>& per_example) {
+  seed_everything(seed);
   double sum = 0.0;
   for (int64_t start = 0; start < x.size(0); start += options_.validation_batch_size) {
     auto batch = x.slice(0, start, std::min(x.size(0), start + options_.validation_batch_size));
-    sum += elbo(*model_, batch).elbo.sum().item<double>();
+    sum += per_example(batch).sum().item<double>();
   }
-  model_->train();
   return sum / static_cast<double>(x.size(0));
 }
 
-TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
-  fs::create_directories(options_.out_dir);
-  const std::string last_path = last_checkpoint_path(options_.out_dir);
-  const std::string best_path = best_checkpoint_path(options_.out_dir);
-  const std::string metrics_path = (fs::path(options_.out_dir) / "metrics.jsonl").string();
+double Trainer::validate_elbo(const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  const double value = mean_over(x, stream_seed(options_.seed, kValidationStream),
+                                 [&](const torch::Tensor& batch) { return elbo(*model_, batch).elbo; });
+  model_->train();
+  return value;
+}
 
-  torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(options_.lr).eps(options_.adam_eps));
-  TrainingState state;
-  if (options_.resume) {
-    if (!fs::exists(last_path)) fail("--resume: {} has no checkpoint last.pt to continue from", options_.out_dir);
-    state = load_checkpoint(last_path, *model_, &optimizer);
+std::vector<std::pair<std::string, double>> Trainer::validate(const torch::Tensor& x, double* objective_value) {
+  std::vector<std::pair<std::string, double>> metrics{{"val_elbo", validate_elbo(x)}};
+  if (objective_.is_plain_elbo()) {
+    *objective_value = metrics.front().second;
+    return metrics;
   }
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  *objective_value = mean_over(x, stream_seed(options_.seed, kObjectiveValidationStream),
+                               [&](const torch::Tensor& batch) { return objective_.value(*model_, batch); });
+  model_->train();
+  const auto& entry = estimator_registry().at(objective_.estimator());
+  std::string key = "val_" + objective_.estimator();
+  if (entry.takes_k) key += fmt::format("_k{}", objective_.options().k);
+  metrics.emplace_back(key, *objective_value);
+  return metrics;
+}
+
+TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
+  torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(options_.lr).eps(options_.adam_eps));
+  const bool closed_form = model_->fits_in_closed_form();
+  torch::optim::Optimizer* kept_optimizer = closed_form ? nullptr : &optimizer;
+  TrainingState state;
+  for (auto* callback : callbacks_) callback->on_start(*model_, kept_optimizer, state);
 
   const int64_t n = train.size();
-  const int64_t steps_per_epoch = (n + options_.batch_size - 1) / options_.batch_size;
-  const int64_t total_steps = options_.epochs * steps_per_epoch;
-  const bool dynamic = options_.binarize == "dynamic";
-  const torch::Tensor train_x =
-      options_.binarize == "fixed" ? binarize_seeded(train.x, stream_seed(options_.seed, kFixedBinarization)) : train.x;
+  // A closed-form fit is one step of one epoch.
+  const int64_t steps_per_epoch = closed_form ? 1 : (n + options_.batch_size - 1) / options_.batch_size;
+  const int64_t total_steps = closed_form ? 1 : options_.epochs * steps_per_epoch;
+  const bool dynamic = options_.binarize == Binarization::kDynamic;
+  const torch::Tensor train_x = options_.binarize == Binarization::kFixed
+                                    ? binarize_seeded(train.x, stream_seed(options_.seed, kFixedBinarization))
+                                    : train.x;
   // Validation data is binarized once, so epochs are compared on the same data.
   const torch::Tensor validation_x =
-      options_.binarize == "none" ? validation.x
-                                  : binarize_seeded(validation.x, stream_seed(options_.seed, kFixedBinarization, 1));
+      options_.binarize == Binarization::kNone
+          ? validation.x
+          : binarize_seeded(validation.x, stream_seed(options_.seed, kFixedBinarization, 1));
 
   InterruptScope interrupt_scope;
   model_->train();
   TrainResult result;
   result.best_validation = state.best_validation;
+  const int64_t epochs = closed_form ? 1 : options_.epochs;
   while (state.step < total_steps) {
     const int64_t epoch = state.step / steps_per_epoch;
     const int64_t first_batch = state.step % steps_per_epoch;
     // The schedule is a function of the epoch, so a resumed run follows it too.
     const double lr = learning_rate_at(options_, epoch);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-    EpochBatches batches(n, options_.batch_size, stream_seed(options_.seed, kEpochStream, epoch), train_x.device());
-    Progress progress(fmt::format("epoch {}/{}", epoch + 1, options_.epochs), steps_per_epoch, "img",
-                      options_.progress);
+    Progress progress(fmt::format("epoch {}/{}", epoch + 1, epochs), steps_per_epoch, "img", options_.progress);
     LossWindow window(20);
     const auto epoch_start = Clock::now();
     int64_t examples_here = 0, examples_unreported = 0;
     bool stop = false;
-    for (int64_t b = first_batch; b < steps_per_epoch; ++b) {
-      seed_everything(stream_seed(options_.seed, kStepStream, state.step));
-      auto x = train_x.index_select(0, batches.indices(b));
-      if (dynamic) x = binarize(x);
-      optimizer.zero_grad();
-      objective_->on_step(state.step);
-      auto loss = -objective_->bound(*model_, x).mean();
-      loss.backward();
-      if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-      optimizer.step();
-      window.add(loss.detach(), state.step, x.size(0));
+    if (closed_form) {
+      seed_everything(stream_seed(options_.seed, kStepStream, 0));
+      model_->fit_closed_form(dynamic ? binarize(train_x) : train_x);
       ++state.step;
-      examples_here += x.size(0);
-      examples_unreported += x.size(0);
-      state.epoch_examples += x.size(0);
-      stop = g_stop_requested || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
-      if (window.full() || stop || b + 1 == steps_per_epoch) {
-        state.epoch_loss_sum += window.flush();
-        progress.update(b + 1, examples_unreported, window.last());
-        examples_unreported = 0;
+      examples_here = n;
+      progress.update(1, n, 0.0);
+    } else {
+      EpochBatches batches(n, options_.batch_size, stream_seed(options_.seed, kEpochStream, epoch), train_x.device());
+      for (int64_t b = first_batch; b < steps_per_epoch; ++b) {
+        seed_everything(stream_seed(options_.seed, kStepStream, state.step));
+        auto x = train_x.index_select(0, batches.indices(b));
+        if (dynamic) x = binarize(x);
+        optimizer.zero_grad();
+        objective_.on_step(state.step);
+        auto loss = -objective_.bound(*model_, x).mean();
+        loss.backward();
+        if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+        optimizer.step();
+        window.add(loss.detach(), state.step, x.size(0));
+        ++state.step;
+        examples_here += x.size(0);
+        examples_unreported += x.size(0);
+        state.epoch_examples += x.size(0);
+        stop = g_stop_requested || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
+        if (window.full() || stop || b + 1 == steps_per_epoch) {
+          state.epoch_loss_sum += window.flush();
+          progress.update(b + 1, examples_unreported, window.last());
+          examples_unreported = 0;
+        }
+        if (stop) break;
       }
-      if (stop) break;
     }
     progress.finish();
     const double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     if (stop) {
-      save_checkpoint(last_path, *model_, &optimizer, state);
+      for (auto* callback : callbacks_) callback->on_stop(*model_, kept_optimizer, state);
       result.interrupted = true;
       break;
     }
-    const double validation_elbo = validate(validation_x);
-    const double train_loss = state.epoch_loss_sum / static_cast<double>(std::max<int64_t>(1, state.epoch_examples));
-    if (validation_elbo > state.best_validation) {
-      state.best_validation = validation_elbo;
-      save_checkpoint(best_path, *model_, nullptr, state);
-    }
+    EpochReport report;
+    report.validation = validate(validation_x, &report.objective_value);
+    report.train_loss = state.epoch_loss_sum / static_cast<double>(std::max<int64_t>(1, state.epoch_examples));
+    report.improved = report.objective_value > state.best_validation;
+    if (report.improved) state.best_validation = report.objective_value;
     state.epoch_loss_sum = 0.0;
     state.epoch_examples = 0;
-    save_checkpoint(last_path, *model_, &optimizer, state);
-    const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    const double images_per_s = static_cast<double>(examples_here) / std::max(train_seconds, 1e-9);
-    append_line(metrics_path, nlohmann::json{{"epoch", epoch + 1},
-                                             {"lr", lr},
-                                             {"step", state.step},
-                                             {"train_loss", train_loss},
-                                             {"val_elbo", validation_elbo},
-                                             {"images_per_s", images_per_s},
-                                             {"seconds", seconds}}
-                                  .dump());
-    if (options_.progress)
-      fmt::print(stderr, "epoch {}/{}: train loss {:.3f}, validation ELBO {:.3f} nats, {:.0f} img/s, {:.1f} s\n",
-                 epoch + 1, options_.epochs, train_loss, validation_elbo, images_per_s, seconds);
-    result.last_validation = validation_elbo;
+    report.epoch = epoch + 1;
+    report.lr = lr;
+    report.step = state.step;
+    report.images_per_s = static_cast<double>(examples_here) / std::max(train_seconds, 1e-9);
+    report.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    for (auto* callback : callbacks_) callback->on_epoch_end(report, *model_, kept_optimizer, state);
+    if (options_.progress) {
+      std::string extra;
+      for (std::size_t i = 1; i < report.validation.size(); ++i)
+        extra += fmt::format(", {} {:.3f}", report.validation[i].first.substr(4), report.validation[i].second);
+      fmt::print(stderr, "epoch {}/{}: train loss {:.3f}, validation ELBO {:.3f}{} nats, {:.0f} img/s, {:.1f} s\n",
+                 report.epoch, epochs, report.train_loss, report.validation.front().second, extra, report.images_per_s,
+                 report.seconds);
+    }
+    result.last_validation = report.objective_value;
   }
   result.step = state.step;
   result.epochs_completed = state.step / steps_per_epoch;

@@ -1,45 +1,51 @@
 #pragma once
-// The gradient trainer: Adam on a bound that an Objective estimates, over
-// shuffled mini-batches, with validation every epoch, metrics.jsonl, atomic
-// best/last checkpoints, exact resume and a clean stop on Ctrl-C.
+// The gradient trainer: Adam on the bound an Objective estimates, over
+// shuffled mini-batches, with validation every epoch (the ELBO, and the
+// objective's own estimate, which decides the best epoch), a clean stop on
+// Ctrl-C, and callbacks for what a program keeps (run_directory.h writes
+// checkpoints and metrics.jsonl; without callbacks the fit stays in memory).
+// Models that fit in closed form (TrainableModel::fits_in_closed_form) are
+// fitted once and validated as one epoch.
 //
 // Exact resume: before step s the generators are reseeded from (seed, s), and
 // the order of epoch e from (seed, e), so a run continued from a checkpoint
 // draws what an uninterrupted run would, without saving generator state.
 
+#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/dataset.h"
+#include "core/options.h"
 #include "models/latent_variable_model.h"
+#include "trainers/checkpoint.h"
 #include "trainers/objective.h"
 
 namespace dgm {
 
-struct TrainConfig;
+// clang-format off
+#define DGM_TRAINER_OPTIONS(X)                                                                                    \
+  X(int64_t, epochs, 10, "passes over the training examples", between(0, 1000000))                               \
+  X(int64_t, batch_size, 128, "examples per Adam step", between(1, 1 << 24))                                      \
+  X(double, lr, 1e-3, "Adam's learning rate", above(0))                                                           \
+  X(double, adam_eps, 1e-8, "Adam's epsilon (the IWAE paper: 1e-4)", above(0))                                    \
+  X(std::vector<int64_t>, lr_milestones, (std::vector<int64_t>{}),                                                \
+    "epochs after which the learning rate is multiplied by lr_gamma, as PyTorch's MultiStepLR (the IWAE paper: "  \
+    "[1, 4, 13, 40, 121, 364, 1093])", at_least(1))                                                               \
+  X(double, lr_gamma, 0.1, "the factor of each milestone (the IWAE paper: 10^(-1/7) = 0.7197)", above(0))         \
+  X(uint64_t, seed, 0, "fixes every draw: initialisation, split, batches, binarization, z", any_value())          \
+  X(double, grad_clip, 0.0, "clip the gradient's global L2 norm to this value (0 = off)", at_least(0))
+// clang-format on
 
 struct TrainerOptions {
-  int64_t epochs = 10;
-  int64_t batch_size = 128;
-  /// Adam learning rate. Default: 1e-3.
-  double lr = 1e-3;
-  /// Adam's epsilon. Default: 1e-8.
-  double adam_eps = 1e-8;
-  /// Epochs after which the learning rate is multiplied by lr_gamma (PyTorch's MultiStepLR). Default: none.
-  std::vector<int64_t> lr_milestones;
-  /// Default: 0.1.
-  double lr_gamma = 0.1;
-  uint64_t seed = 0;
-  /// Clip the gradient's global L2 norm (0 = off). Default: 0.
-  double grad_clip = 0.0;
-  /// dynamic, fixed or none. Default: dynamic.
-  std::string binarize = "dynamic";
-  /// Where last.pt, best.pt and metrics.jsonl go. Required.
-  std::string out_dir;
-  /// Continue from out_dir/last.pt. Default: false.
-  bool resume = false;
+  DGM_TRAINER_OPTIONS(DGM_OPTION_MEMBER)
+  // Not config keys: set by the program.
+  /// How the training examples are binarized (a config's data.binarize). Default: dynamic.
+  Binarization binarize = Binarization::kDynamic;
   /// Draw a progress bar / progress lines on stderr. Default: true.
   bool progress = true;
   /// Stop as if interrupted once this many steps are done (0 = never): lets
@@ -47,41 +53,85 @@ struct TrainerOptions {
   int64_t stop_after_steps = 0;
   /// Examples per validation batch. Default: 1000.
   int64_t validation_batch_size = 1000;
-
-  /// The options train.* of a config describes (plus data.binarize).
-  static TrainerOptions from_config(const TrainConfig& train, const std::string& binarize, const std::string& out_dir);
 };
+DGM_OPTION_TABLE(TrainerOptions, DGM_TRAINER_OPTIONS)
+
+/// Checks the options (each against its range, and the milestones
+/// increasing); errors name `where`.
+void check_trainer_options(const TrainerOptions& options, const std::string& where);
 
 /// The learning rate of (0-based) `epoch` under the milestones: lr * gamma^(milestones passed).
 double learning_rate_at(const TrainerOptions& options, int64_t epoch);
+
+/// What one epoch gave.
+struct EpochReport {
+  int64_t epoch = 0;  ///< 1-based
+  double lr = 0.0;
+  int64_t step = 0;
+  double train_loss = 0.0;
+  /// Validation metrics, nats per example, as metrics.jsonl names them:
+  /// "val_elbo" always, then the objective's own ("val_iwae_k50") unless it
+  /// is the one-sample ELBO.
+  std::vector<std::pair<std::string, double>> validation;
+  /// The objective's validation value: what decides the best epoch.
+  double objective_value = 0.0;
+  /// A new best objective_value.
+  bool improved = false;
+  double images_per_s = 0.0;
+  double seconds = 0.0;
+};
+
+/// What a program keeps of a fit: checkpoints, metrics. Every hook has a
+/// do-nothing default; the optimizer is null for a closed-form fit.
+class TrainerCallback {
+ public:
+  virtual ~TrainerCallback() = default;
+  /// Before the first step: may restore the model, the optimizer and the state (resume).
+  virtual void on_start(TrainableModel& /*model*/, torch::optim::Optimizer* /*optimizer*/, TrainingState& /*state*/) {}
+  /// After each epoch's validation.
+  virtual void on_epoch_end(const EpochReport& /*report*/, TrainableModel& /*model*/,
+                            torch::optim::Optimizer* /*optimizer*/, const TrainingState& /*state*/) {}
+  /// When a fit stops before its end (Ctrl-C, stop_after_steps), after the current step.
+  virtual void on_stop(TrainableModel& /*model*/, torch::optim::Optimizer* /*optimizer*/,
+                       const TrainingState& /*state*/) {}
+};
 
 struct TrainResult {
   int64_t step = 0;
   int64_t epochs_completed = 0;
   bool interrupted = false;
-  double best_validation = 0.0;  ///< nats per example, higher is better
+  /// The best and the last validation value of the objective, nats per example.
+  double best_validation = 0.0;
   double last_validation = 0.0;
 };
 
 class Trainer {
  public:
-  Trainer(std::shared_ptr<TrainableModel> model, std::unique_ptr<Objective> objective, TrainerOptions options);
+  Trainer(std::shared_ptr<TrainableModel> model, Objective objective, TrainerOptions options);
+
+  /// Adds a callback (not owned; it must outlive fit()).
+  void add_callback(TrainerCallback* callback) { callbacks_.push_back(callback); }
 
   /// Trains on `train`, validating on `validation` after every epoch.
   TrainResult fit(const ImageSet& train, const ImageSet& validation);
 
   /// Mean ELBO (analytic KL, one seeded sample) over already binarized x.
-  double validate(const torch::Tensor& x);
+  double validate_elbo(const torch::Tensor& x);
+  /// The validation metrics of already binarized x (see EpochReport::validation)
+  /// and the objective's value.
+  std::vector<std::pair<std::string, double>> validate(const torch::Tensor& x, double* objective_value);
+
+  const Objective& objective() const { return objective_; }
 
  private:
+  /// Mean of `per_example` over x in validation batches, under `seed`.
+  double mean_over(const torch::Tensor& x, uint64_t seed,
+                   const std::function<torch::Tensor(const torch::Tensor&)>& per_example);
   std::shared_ptr<TrainableModel> model_;
-  std::unique_ptr<Objective> objective_;
+  Objective objective_;
   TrainerOptions options_;
+  std::vector<TrainerCallback*> callbacks_;
 };
-
-/// Path of the last / best checkpoint in a run directory.
-std::string last_checkpoint_path(const std::string& run_dir);
-std::string best_checkpoint_path(const std::string& run_dir);
 
 /// Asks a running fit() to save and stop after the current step; what SIGINT
 /// does while fit() runs. Async-signal-safe.

@@ -1,0 +1,66 @@
+#include "core/data_sources.h"
+
+#include <torch/torch.h>
+
+#include "core/csv.h"
+#include "core/error.h"
+#include "core/idx.h"
+#include "core/npy.h"
+
+namespace dgm {
+namespace {
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+DataSourceRegistry with_builtin_sources() {
+  DataSourceRegistry registry;
+  registry.add({"npy", "NumPy arrays", {".npy"}, read_npy});
+  registry.add({"csv", "comma-separated numbers", {".csv"}, read_csv});
+  registry.add({"idx", "MNIST's IDX files, gzip or raw", {"-ubyte", "-ubyte.gz", ".idx", ".idx.gz"}, read_idx});
+  return registry;
+}
+
+}  // namespace
+
+void DataSourceRegistry::add(DataSource source) {
+  for (const auto& existing : sources_)
+    if (existing.name == source.name) fail("a data source named '{}' is already registered", source.name);
+  sources_.push_back(std::move(source));
+}
+
+const DataSource* DataSourceRegistry::claiming(const std::string& path) const {
+  for (const auto& source : sources_)
+    for (const auto& suffix : source.suffixes)
+      if (ends_with(path, suffix)) return &source;
+  return nullptr;
+}
+
+const DataSource& DataSourceRegistry::for_path(const std::string& path) const {
+  if (const auto* source = claiming(path)) return *source;
+  for (const auto& source : sources_)
+    if (source.name == "idx") return source;
+  fail("{}: no registered reader claims this file; use one of {}", path, kinds());
+}
+
+std::string DataSourceRegistry::kinds() const {
+  std::string out;
+  for (const auto& source : sources_) {
+    std::string suffixes;
+    for (const auto& suffix : source.suffixes) suffixes += (suffixes.empty() ? "" : ", ") + suffix;
+    std::string name = source.name;
+    for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", name, suffixes);
+  }
+  return out;
+}
+
+DataSourceRegistry& data_sources() {
+  static DataSourceRegistry registry = with_builtin_sources();
+  return registry;
+}
+
+torch::Tensor read_data_file(const std::string& path) { return data_sources().for_path(path).read(path); }
+
+}  // namespace dgm

@@ -1,0 +1,49 @@
+#pragma once
+// What `dgm eval` reports of a model on a set of examples: the mean ELBO and
+// the mean IWAE-k bound (a lower bound on log p(x) that tends to it as k
+// grows; IWAE-5000 is the usual test log-likelihood), per example, with the
+// active latent units (active_units.h). The eval.* options of a config.
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+#include "core/dataset.h"
+#include "core/options.h"
+#include "estimators/active_units.h"
+#include "models/latent_variable_model.h"
+
+namespace dgm {
+
+// clang-format off
+#define DGM_EVAL_OPTIONS(X)                                                                                 \
+  X(int64_t, k, 5000, "importance samples per example for the IWAE bound", between(1, 1 << 24))            \
+  X(int64_t, batch_size, 100, "examples per evaluation batch", between(1, 1 << 24))                        \
+  X(int64_t, chunk, 250, "samples drawn at once: bounds memory at chunk x batch_size x data size",         \
+    between(1, 1 << 24))                                                                                    \
+  X(Split, split, Split::kTest, "the split evaluated, test or train", any_value())                         \
+  X(uint64_t, seed, 0, "fixes the evaluation's draws (binarization of the examples, z)", any_value())
+// clang-format on
+
+/// The eval.* section of a config.
+struct EvalOptions {
+  DGM_EVAL_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(EvalOptions, DGM_EVAL_OPTIONS)
+
+struct Evaluation {
+  /// Per example [N] (CPU), nats.
+  torch::Tensor elbo, iwae;
+  ActiveUnits active;
+  /// Wall time of the bounds (not the active units).
+  double seconds = 0.0;
+};
+
+/// The ELBO and IWAE-k bound of every row of x [N, D] (already binarized
+/// where the model needs it), batch by batch, under options.seed: the same
+/// call gives the same figures. A progress bar on stderr when `progress`.
+/// A non-finite result is a dgm::Error.
+Evaluation evaluate(LatentVariableModel& model, const torch::Tensor& x, const EvalOptions& options,
+                    bool progress = false);
+
+}  // namespace dgm

@@ -1,0 +1,98 @@
+#include "estimators/registry.h"
+
+#include "core/error.h"
+#include "estimators/elbo.h"
+#include "estimators/exact_marginal.h"
+#include "estimators/importance_sampling.h"
+#include "estimators/iwae_bound.h"
+#include "estimators/naive_monte_carlo.h"
+
+namespace dgm {
+namespace {
+
+Estimate from_weights(ImportanceEstimate weights) {
+  Estimate out;
+  out.value = weights.log_estimate;
+  out.objective = out.value;
+  out.weights = std::move(weights);
+  return out;
+}
+
+Estimate from_value(torch::Tensor value) { return {value, value, std::nullopt}; }
+
+EstimatorRegistry with_builtin_estimators() {
+  EstimatorRegistry registry;
+  EstimatorEntry naive{
+      "naive", "naive Monte Carlo: z from the prior (or uniform over a finite latent space)", EstimateKind::kUnbiased,
+      false,
+      [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+         const torch::Tensor& mask) { return from_weights(naive_monte_carlo(model, x, options, mask)); }};
+  registry.add(naive);
+  EstimatorEntry is{
+      "is", "importance sampling with the proposal: log of an unbiased estimate of p(x)", EstimateKind::kUnbiased,
+      false,
+      [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+         const torch::Tensor& mask) { return from_weights(importance_sampling(model, x, options, mask)); }};
+  registry.add(is);
+  EstimatorEntry iwae{"iwae", "the importance-weighted bound IWAE-k (Burda et al. 2015)", EstimateKind::kLowerBound,
+                      true,
+                      [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                         const torch::Tensor& mask) { return from_value(iwae_bound(model, x, options, mask)); }};
+  iwae.takes_gradient = true;
+  registry.add(iwae);
+  EstimatorEntry elbo_entry{"elbo", "the evidence lower bound (Kingma & Welling 2013), averaged over k draws",
+                            EstimateKind::kLowerBound, true,
+                            [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                               const torch::Tensor& mask) {
+                              ElboTerms terms = elbo(model, x, options, mask);
+                              return Estimate{terms.elbo, terms.objective, std::nullopt};
+                            }};
+  elbo_entry.takes_surrogates = true;
+  registry.add(elbo_entry);
+  EstimatorEntry exact{
+      "exact", "the exact log p(x): a closed form, or a sum over a finite latent space", EstimateKind::kExact, true,
+      [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+         const torch::Tensor& mask) { return from_value(exact_log_marginal(model, x, options, mask)); }};
+  exact.takes_k = false;
+  registry.add(exact);
+  return registry;
+}
+
+}  // namespace
+
+void EstimatorRegistry::add(EstimatorEntry entry) {
+  if (entry.name.empty() || !entry.estimate) fail("an estimator needs a name and an estimate function");
+  if (contains(entry.name)) fail("an estimator named '{}' is already registered", entry.name);
+  entries_.push_back(std::move(entry));
+}
+
+const EstimatorEntry& EstimatorRegistry::at(const std::string& name) const {
+  for (const auto& entry : entries_)
+    if (entry.name == name) return entry;
+  fail("unknown estimator '{}': use {}", name, join_choices(names(), ", "));
+}
+
+bool EstimatorRegistry::contains(const std::string& name) const {
+  for (const auto& entry : entries_)
+    if (entry.name == name) return true;
+  return false;
+}
+
+std::vector<std::string> EstimatorRegistry::names(bool differentiable_only) const {
+  std::vector<std::string> out;
+  for (const auto& entry : entries_)
+    if (!differentiable_only || entry.differentiable) out.push_back(entry.name);
+  return out;
+}
+
+EstimatorRegistry& estimator_registry() {
+  static EstimatorRegistry registry = with_builtin_estimators();
+  return registry;
+}
+
+Estimate estimate(const std::string& name, LatentVariableModel& model, const torch::Tensor& x,
+                  const EstimatorOptions& options, const torch::Tensor& mask) {
+  return estimator_registry().at(name).estimate(model, x, options, mask);
+}
+
+}  // namespace dgm

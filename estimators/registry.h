@@ -1,0 +1,92 @@
+#pragma once
+// Every estimator of log p(x), by name: what `dgm estimate --estimators`
+// lists, what train.objective may name, and what the config checks against.
+// The built-in ones are naive, is, iwae, elbo and exact; a new estimator is
+// one new file and one registration:
+//
+//   static const dgm::RegisterEstimator mine({"mine", "what it computes", dgm::EstimateKind::kLowerBound,
+//                                            /*differentiable=*/true, estimate_mine});
+//
+// Each takes the model, x [B, D], the one EstimatorOptions and a mask at call
+// time, and gives one value per example.
+
+#include <torch/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "estimators/estimator_options.h"
+#include "estimators/weight_statistics.h"
+#include "models/latent_variable_model.h"
+
+namespace dgm {
+
+/// What an estimator's value is to log p(x).
+enum class EstimateKind {
+  kLowerBound,  ///< a bound below log p(x) in expectation (ELBO, IWAE)
+  kUnbiased,    ///< the log of an unbiased estimate of p(x) (biased low by Jensen)
+  kExact,       ///< log p(x) itself, where the model allows it
+};
+
+/// One estimator's answer for a batch.
+struct Estimate {
+  /// Per example [B], nats.
+  torch::Tensor value;
+  /// What training maximizes ([B], differentiable): `value` with the ELBO's
+  /// surrogates (kl_weight, free_bits) applied; `value` itself otherwise.
+  torch::Tensor objective;
+  /// Importance sampling's diagnostics (ESS, standard error), where the
+  /// estimator weighs samples.
+  std::optional<ImportanceEstimate> weights;
+};
+
+using EstimateFunction = std::function<Estimate(LatentVariableModel& model, const torch::Tensor& x,
+                                                const EstimatorOptions& options, const torch::Tensor& mask)>;
+
+struct EstimatorEntry {
+  /// As written in `--estimators` and train.objective, e.g. "iwae".
+  std::string name;
+  /// One line for listings.
+  std::string summary;
+  EstimateKind kind = EstimateKind::kLowerBound;
+  /// Its value has a useful gradient: it may be a training objective.
+  bool differentiable = false;
+  EstimateFunction estimate;
+  /// It reads EstimatorOptions::kl_weight and free_bits (the ELBO's training surrogates).
+  bool takes_surrogates = false;
+  /// It reads EstimatorOptions::gradient (standard or dreg).
+  bool takes_gradient = false;
+  /// It reads EstimatorOptions::k (an exact sum does not).
+  bool takes_k = true;
+};
+
+class EstimatorRegistry {
+ public:
+  /// Adds an estimator; a name taken twice is a dgm::Error.
+  void add(EstimatorEntry entry);
+  /// The estimator called `name`; an unknown one is a dgm::Error listing the registered ones.
+  const EstimatorEntry& at(const std::string& name) const;
+  bool contains(const std::string& name) const;
+  /// Names in registration order (with `differentiable_only`, those that may be train.objective).
+  std::vector<std::string> names(bool differentiable_only = false) const;
+
+ private:
+  std::vector<EstimatorEntry> entries_;
+};
+
+/// Every estimator dgm knows: the built-in ones, then those registered since.
+EstimatorRegistry& estimator_registry();
+
+/// Registers an estimator when constructed (a static object in a program or test).
+struct RegisterEstimator {
+  explicit RegisterEstimator(EstimatorEntry entry) { estimator_registry().add(std::move(entry)); }
+};
+
+/// The estimate of `name` for each row of x (a shortcut for
+/// estimator_registry().at(name).estimate(...)).
+Estimate estimate(const std::string& name, LatentVariableModel& model, const torch::Tensor& x,
+                  const EstimatorOptions& options = {}, const torch::Tensor& mask = {});
+
+}  // namespace dgm

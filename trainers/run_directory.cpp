@@ -1,0 +1,130 @@
+#include "trainers/run_directory.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "trainers/checkpoint.h"
+
+namespace dgm {
+namespace fs = std::filesystem;
+
+namespace {
+/// 2: run.json records model_type.
+constexpr int kRunFormat = 2;
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line << '\n';
+  out.flush();
+  if (!out) fail("cannot append to {}", path);
+}
+
+}  // namespace
+
+std::string libtorch_version() {
+  return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+}
+
+std::string last_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "last.pt").string(); }
+std::string best_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "best.pt").string(); }
+
+void write_run_files(const std::string& dir, const Config& config, const DataShape& data) {
+  fs::create_directories(dir);
+  write_text_atomically((fs::path(dir) / "config.yaml").string(), config_to_yaml(config));
+  nlohmann::json run{{"format", kRunFormat},
+                     {"dgm_version", DGM_VERSION},
+                     {"libtorch_version", libtorch_version()},
+                     {"model_type", config.model.type},
+                     {"data_dim", data.dim},
+                     {"image_shape", data.image_shape}};
+  write_text_atomically((fs::path(dir) / "run.json").string(), run.dump(2) + "\n");
+}
+
+RunMetadata read_run_metadata(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "run.json").string();
+  if (!fs::exists(path)) fail("{} is not a dgm run directory: it has no run.json (make one with `dgm train`)", dir);
+  nlohmann::json run;
+  try {
+    run = nlohmann::json::parse(read_text_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{} is not valid JSON: {}", path, e.what());
+  }
+  try {
+    const int format = run.at("format").get<int>();
+    if (format > kRunFormat)
+      fail("{} was written by a newer dgm (run format {}, this dgm {} reads up to {}); upgrade dgm", path, format,
+           DGM_VERSION, kRunFormat);
+    RunMetadata metadata;
+    metadata.dgm_version = run.at("dgm_version").get<std::string>();
+    metadata.libtorch_version = run.at("libtorch_version").get<std::string>();
+    if (format >= 2) metadata.model_type = run.at("model_type").get<std::string>();
+    metadata.data.dim = run.at("data_dim").get<int64_t>();
+    metadata.data.image_shape = run.at("image_shape").get<std::vector<int64_t>>();
+    return metadata;
+  } catch (const nlohmann::json::exception& e) {
+    fail("{} lacks a field or has one of the wrong type: {}", path, e.what());
+  }
+}
+
+LoadedRun load_run(const std::string& dir, const torch::Device& device) {
+  if (!fs::is_directory(dir)) fail("run directory {} does not exist", dir);
+  LoadedRun run;
+  run.metadata = read_run_metadata(dir);
+  run.config = load_config((fs::path(dir) / "config.yaml").string());
+  if (run.config.model.type != run.metadata.model_type)
+    fail("{}: config.yaml names model.type {} but run.json {}; the run directory was edited by hand", dir,
+         run.config.model.type, run.metadata.model_type);
+  if (!model_registry().contains(run.config.model.type))
+    fail("{} holds a model of type '{}', which this dgm does not know (registered: {})", dir, run.config.model.type,
+         join_choices(model_registry().names(), ", "));
+  run.model = create_model(run.config.model, run.metadata.data);
+  run.model->to(device, to_dtype(run.config.train.runtime.dtype));
+  run.checkpoint = best_checkpoint_path(dir);
+  if (!fs::exists(run.checkpoint)) run.checkpoint = last_checkpoint_path(dir);
+  if (!fs::exists(run.checkpoint)) fail("run directory {} has no checkpoint (best.pt or last.pt)", dir);
+  try {
+    load_checkpoint(run.checkpoint, *run.model);
+  } catch (const Error& e) {
+    if (run.metadata.libtorch_version != libtorch_version())
+      fail("{} (the run was written with LibTorch {}, this dgm uses {})", e.what(), run.metadata.libtorch_version,
+           libtorch_version());
+    throw;
+  }
+  run.model->eval();
+  return run;
+}
+
+RunCheckpoints::RunCheckpoints(std::string dir, bool resume) : dir_(std::move(dir)), resume_(resume) {}
+
+void RunCheckpoints::on_start(TrainableModel& model, torch::optim::Optimizer* optimizer, TrainingState& state) {
+  fs::create_directories(dir_);
+  if (!resume_) return;
+  const auto last = last_checkpoint_path(dir_);
+  if (!fs::exists(last)) fail("--resume: {} has no checkpoint last.pt to continue from", dir_);
+  state = load_checkpoint(last, model, optimizer);
+}
+
+void RunCheckpoints::on_epoch_end(const EpochReport& report, TrainableModel& model, torch::optim::Optimizer* optimizer,
+                                  const TrainingState& state) {
+  if (report.improved) save_checkpoint(best_checkpoint_path(dir_), model, nullptr, state);
+  save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
+  nlohmann::json line{
+      {"epoch", report.epoch}, {"lr", report.lr}, {"step", report.step}, {"train_loss", report.train_loss}};
+  for (const auto& [key, value] : report.validation) line[key] = value;
+  line["images_per_s"] = report.images_per_s;
+  line["seconds"] = report.seconds;
+  append_line((fs::path(dir_) / "metrics.jsonl").string(), line.dump());
+}
+
+void RunCheckpoints::on_stop(TrainableModel& model, torch::optim::Optimizer* optimizer, const TrainingState& state) {
+  save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
+}
+
+}  // namespace dgm

@@ -1,0 +1,70 @@
+#pragma once
+// A run directory holds everything `dgm eval`, `dgm sample` and the other
+// commands need: the resolved config.yaml, run.json (versions, model type,
+// data shape), best.pt / last.pt, metrics.jsonl and the PNG grids. Any
+// registered model family can live in one: the config names it.
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dataset.h"
+#include "models/latent_variable_model.h"
+#include "trainers/config.h"
+#include "trainers/trainer.h"
+
+namespace dgm {
+
+struct RunMetadata {
+  std::string dgm_version;
+  std::string libtorch_version;
+  /// model.type of the run (run format 1, before it was recorded: vae).
+  std::string model_type = kDefaultModelType;
+  DataShape data;
+};
+
+/// The LibTorch version this program was built against, e.g. "1.13.1".
+std::string libtorch_version();
+
+/// Path of the last / best checkpoint in a run directory.
+std::string last_checkpoint_path(const std::string& run_dir);
+std::string best_checkpoint_path(const std::string& run_dir);
+
+/// Writes config.yaml and run.json into `dir` (atomically).
+void write_run_files(const std::string& dir, const Config& config, const DataShape& data);
+
+/// Reads run.json; a missing or malformed file is a dgm::Error that says why.
+RunMetadata read_run_metadata(const std::string& dir);
+
+/// A trained model loaded from a run directory.
+struct LoadedRun {
+  Config config;
+  RunMetadata metadata;
+  std::shared_ptr<TrainableModel> model;
+  std::string checkpoint;  ///< the file the weights came from
+};
+
+/// Loads config, metadata and the best checkpoint (last.pt when there is no
+/// best.pt yet) onto `device`, in eval mode, whatever family the run holds.
+LoadedRun load_run(const std::string& dir, const torch::Device& device);
+
+/// The trainer callback that keeps a run directory: best.pt when the
+/// objective's validation value improves, last.pt (with the optimizer's state
+/// and the trainer's position) after every epoch and on a stop, one line of
+/// metrics.jsonl per epoch; with `resume`, the fit continues from last.pt.
+class RunCheckpoints : public TrainerCallback {
+ public:
+  RunCheckpoints(std::string dir, bool resume);
+  void on_start(TrainableModel& model, torch::optim::Optimizer* optimizer, TrainingState& state) override;
+  void on_epoch_end(const EpochReport& report, TrainableModel& model, torch::optim::Optimizer* optimizer,
+                    const TrainingState& state) override;
+  void on_stop(TrainableModel& model, torch::optim::Optimizer* optimizer, const TrainingState& state) override;
+
+ private:
+  std::string dir_;
+  bool resume_;
+};
+
+}  // namespace dgm
