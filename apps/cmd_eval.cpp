@@ -48,20 +48,21 @@ int run_eval(const EvalArgs& args) {
   const MeanAndError iwae = mean_and_error(result.iwae);
   const auto& run = args.subject.run;
   if (args.json) {
-    nlohmann::json out{{"run", run.empty() ? nlohmann::json(nullptr) : nlohmann::json(run)},
-                       {"model", subject.description},
-                       {"checkpoint", subject.checkpoint},
-                       {"split", to_string(eval.split)},
-                       {"n", subject.x.size(0)},
-                       {"k", eval.k},
-                       {"elbo", elbo.mean},
-                       {"elbo_stderr", elbo.standard_error},
-                       {"iwae", iwae.mean},
-                       {"iwae_stderr", iwae.standard_error},
-                       {"seconds", result.seconds},
-                       {"active_units", result.active.active},
-                       {"latent_units", result.active.total},
-                       {"peak_memory_mb", peak_memory_mb()}};
+    nlohmann::json out{
+        {"run", run.empty() ? nlohmann::json(nullptr) : nlohmann::json(run)},
+        {"model", subject.description},
+        {"checkpoint", subject.checkpoint},
+        {"split", to_string(eval.split)},
+        {"n", subject.x.size(0)},
+        {"k", eval.k},
+        {"elbo", elbo.mean},
+        {"elbo_stderr", elbo.standard_error},
+        {"iwae", iwae.mean},
+        {"iwae_stderr", iwae.standard_error},
+        {"seconds", result.seconds},
+        {"active_units", result.active.defined ? nlohmann::json(result.active.active) : nlohmann::json()},
+        {"latent_units", result.active.defined ? nlohmann::json(result.active.total) : nlohmann::json()},
+        {"peak_memory_mb", peak_memory_mb()}};
     fmt::print("{}\n", out.dump());
     return 0;
   }
@@ -70,8 +71,9 @@ int run_eval(const EvalArgs& args) {
   fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo.mean, elbo.standard_error);
   fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae.mean,
              iwae.standard_error);
-  fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",
-             result.active.active, result.active.total);
+  if (result.active.defined)
+    fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",
+               result.active.active, result.active.total);
   fmt::print("time       {:.1f} s\n", result.seconds);
   return 0;
 }

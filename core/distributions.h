@@ -27,6 +27,8 @@ class Distribution {
   virtual torch::Tensor entropy() const;
   /// The mean [*batch, *event]; throws where it is not a tensor of values.
   virtual torch::Tensor mean() const;
+  /// False where mean() throws: values that are labels (a category, an index).
+  virtual bool has_mean() const { return true; }
   virtual bool has_rsample() const { return false; }
   virtual std::string name() const = 0;
 };
@@ -120,6 +122,7 @@ class Categorical : public Distribution {
   torch::Tensor log_prob(const torch::Tensor& value) const override;
   torch::Tensor entropy() const override;
   std::string name() const override { return "Categorical"; }
+  bool has_mean() const override { return false; }
   /// Normalized log-probabilities [*batch, K].
   const torch::Tensor& log_probs() const { return log_probs_; }
 
@@ -160,6 +163,7 @@ class FiniteUniform : public Distribution {
   torch::Tensor log_prob(const torch::Tensor& value) const override;
   torch::Tensor entropy() const override;
   std::string name() const override { return "FiniteUniform"; }
+  bool has_mean() const override { return false; }
   int64_t size() const { return size_; }
 
  private:

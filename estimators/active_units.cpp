@@ -10,8 +10,15 @@ ActiveUnits active_units(LatentVariableModel& model, const torch::Tensor& x, dou
   if (x.size(0) < 2) fail("active units need at least 2 examples, got {}", x.size(0));
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> means;
-  for (int64_t start = 0; start < x.size(0); start += batch_size)
-    means.push_back(model.proposal(x.slice(0, start, start + batch_size))->mean().to(torch::kFloat64));
+  for (int64_t start = 0; start < x.size(0); start += batch_size) {
+    auto q = model.proposal(x.slice(0, start, start + batch_size));
+    if (!q->has_mean()) {
+      ActiveUnits undefined;
+      undefined.defined = false;
+      return undefined;
+    }
+    means.push_back(q->mean().to(torch::kFloat64));
+  }
   auto all = torch::cat(means);
   if (all.dim() != 2) fail("active units need a proposal whose mean is [N, D_z], got {}", c10::str(all.sizes()));
   ActiveUnits result;

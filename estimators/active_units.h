@@ -15,6 +15,9 @@ struct ActiveUnits {
   int64_t total = 0;
   /// Variance over examples of each dimension's proposal mean: [D_z].
   torch::Tensor variances;
+  /// False where the proposal has no mean (a category, as a mixture's z):
+  /// the diagnostic does not apply.
+  bool defined = true;
 };
 
 /// Counts active units over the rows of x [N, D], in batches; `threshold`

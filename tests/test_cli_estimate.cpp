@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "core/npy.h"
 #include "core/png_grid.h"
 #include "test_support.h"
 
@@ -84,6 +85,7 @@ TEST(CliSubject, EveryCommandNamesAMissingModelSourceWithExitTwo) {
     EXPECT_NE(result.output.find("Usage: dgm "), std::string::npos) << command << "\n" << result.output;
   }
   // Two sources at once are a usage error too.
+  EXPECT_EQ(run_dgm("estimate --run r --encoder e.pt --decoder d.pt").exit_code, 2);
   auto both = run_dgm("eval --run r --model ppca");
   EXPECT_EQ(both.exit_code, 2) << both.output;
 }
@@ -122,6 +124,40 @@ TEST(CliEstimate, VaeRunEstimateAndInpaint) {
   auto bad = run_dgm("sample --run " + run + " --latent-sampler gmm:0 --out " + dir + "/bad.png");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("gmm:K"), std::string::npos) << bad.output;
+}
+
+TEST(CliSubject, TheSameOptionsBehaveTheSameInEveryCommand) {
+  const auto dir = test::make_temp_dir("subject");
+  const auto run = dir + "/run";
+  auto train = run_dgm("train --quiet --config " + std::string(DGM_SOURCE_DIR) +
+                       "/configs/vae.yaml --set data.limit=600 --set data.val_size=100 --set train.epochs=1 "
+                       "--set model.hidden=[16] --set model.latent_dim=3 --out " +
+                       run);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  // Data outside [0, 1] for a Bernoulli model: named, whichever command reads it.
+  write_npy(dir + "/bright.npy", torch::full({10, 784}, 2.0));
+  for (const std::string& command :
+       std::vector<std::string>{"eval --k 5", "estimate --k 5 --repeats 1", "inpaint --k 5 --out " + dir + "/i.png"}) {
+    auto result = run_dgm(command + " --run " + run + " --data " + dir + "/bright.npy");
+    EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+    EXPECT_NE(result.output.find("needs data in [0, 1]"), std::string::npos) << command << "\n" << result.output;
+  }
+  // --limit (or --n) is honoured by each.
+  write_npy(dir + "/x.npy", test::binary_fashion_mnist(40, Split::kTest));
+  auto eval = run_dgm("eval --run " + run + " --data " + dir + "/x.npy --limit 7 --k 3 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_EQ(json_of(eval).at("n").get<int>(), 7);
+  auto estimate = run_dgm("estimate --run " + run + " --data " + dir + "/x.npy --limit 9 --k 3 --repeats 1 --json");
+  ASSERT_EQ(estimate.exit_code, 0) << estimate.output;
+  EXPECT_EQ(json_of(estimate).at("n").get<int>(), 9);
+  // --split and --binarize in estimate as in eval: the same examples, the same figures.
+  auto a = run_dgm("eval --run " + run + " --split train --limit 20 --k 4 --binarize fixed --json");
+  auto b = run_dgm("estimate --run " + run +
+                   " --split train --n 20 --k 4 --repeats 1 --estimators elbo --binarize "
+                   "fixed --json");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(json_of(a).at("n").get<int>(), json_of(b).at("n").get<int>());
 }
 
 }  // namespace

@@ -38,25 +38,6 @@ nlohmann::json json_of(const test::CommandResult& result) {
   return nlohmann::json::parse(result.output.substr(result.output.find('{')));
 }
 
-TEST(Csv, ReadsHeaderAndMissingCellsAndNamesBadCells) {
-  const auto dir = test::make_temp_dir("csv");
-  write_file(dir + "/good.csv", "a,b\n1,2.5\n3,nan\n,4\n");
-  auto x = read_csv(dir + "/good.csv");
-  ASSERT_EQ(x.sizes(), (std::vector<int64_t>{3, 2}));
-  EXPECT_DOUBLE_EQ(x[0][1].item<double>(), 2.5);
-  EXPECT_TRUE(std::isnan(x[1][1].item<double>()));
-  EXPECT_TRUE(std::isnan(x[2][0].item<double>()));
-  write_file(dir + "/ragged.csv", "1,2\n3,4,5\n");
-  EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/ragged.csv"); }).find("ragged.csv:2: 3 columns"),
-            std::string::npos);
-  write_file(dir + "/word.csv", "1,2\n3,four\n");
-  EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/word.csv"); }).find("word.csv:2: column 2 holds 'four'"),
-            std::string::npos);
-  write_file(dir + "/inf.csv", "1,inf\n");
-  EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/inf.csv"); }).find("infinite"), std::string::npos);
-  EXPECT_NE(test::error_message_of([&] { read_points(dir + "/x.txt"); }).find(".npy or .csv"), std::string::npos);
-}
-
 TEST(CliGmm, FitScorePredictSampleEndToEnd) {
   const auto dir = test::make_temp_dir("gmm-cli");
   const auto blobs = write_blobs(dir);

@@ -177,31 +177,5 @@ TEST(Config, ModelKeysAreThoseOfTheModelType) {
   EXPECT_NO_THROW(parse_config("model:\n  latent_dim: 3\n", "x", {"model.type=ppca"}));
 }
 
-TEST(Config, ChoicesAreEnumsListedOnce) {
-  EXPECT_EQ(enum_names<Binarization>(), (std::vector<std::string>{"dynamic", "fixed", "none"}));
-  EXPECT_EQ(parse_enum<Likelihood>("gaussian"), Likelihood::kGaussian);
-  EXPECT_EQ(to_string(Activation::kLeakyRelu), "leaky_relu");
-  const auto message = test::error_message_of([] { parse_enum<Network>("rnn"); });
-  EXPECT_NE(message.find("unknown network 'rnn': use mlp or conv"), std::string::npos) << message;
-  // The objective's valid values are the registry's differentiable estimators.
-  const auto objectives = training_objective_names();
-  EXPECT_NE(std::find(objectives.begin(), objectives.end(), "iwae"), objectives.end());
-  EXPECT_EQ(std::find(objectives.begin(), objectives.end(), "naive"), objectives.end());
-  EXPECT_NE(error_of("train:\n  objective: naive\n").find("use one of"), std::string::npos);
-}
-
-TEST(Options, AStructFilledInCodeIsCheckedAgainstItsTable) {
-  TrainerOptions options;
-  options.lr = -1;
-  const auto message = test::error_message_of([&] { check_options(options, "TrainerOptions"); });
-  EXPECT_NE(message.find("TrainerOptions: lr = -1 is out of range: it must be > 0"), std::string::npos) << message;
-  EvalOptions eval;
-  eval.k = 0;
-  EXPECT_NE(test::error_message_of([&] { check_options(eval, "EvalOptions"); }).find("k = 0"), std::string::npos);
-  // Every table lists each member once, with a description.
-  for (const auto& info : option_table<VaeOptions>().info()) EXPECT_FALSE(info.description.empty()) << info.name;
-  EXPECT_EQ(option_table<EmOptions>().find("reseed_collapsed")->info.default_value, "false");
-}
-
 }  // namespace
 }  // namespace dgm

@@ -1,39 +1,25 @@
-// Importance sampling, naive Monte Carlo and the IWAE bound against exact
-// marginal likelihoods: unbiasedness, Jensen's bias, zero variance with the
-// exact posterior, variance of naive Monte Carlo, masks, bad input.
+// Importance sampling (estimators/importance_sampling.h) against exact
+// marginal likelihoods: unbiased for p(x), log p-hat biased low with a gap
+// that shrinks as k grows, zero variance with the exact posterior, masks,
+// chunks, its diagnostics and precision.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
 
-#include "core/error.h"
 #include "core/random.h"
 #include "estimators/elbo.h"
 #include "estimators/exact_marginal.h"
 #include "estimators/importance_sampling.h"
 #include "estimators/iwae_bound.h"
 #include "estimators/naive_monte_carlo.h"
-#include "models/ppca.h"
-#include "models/sigmoid_belief_net.h"
 #include "test_support.h"
-#include "trainers/trainer.h"
 
 namespace dgm {
 namespace {
 
 const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
-
-PpcaImpl small_ppca(uint64_t seed) {
-  torch::manual_seed(seed);
-  return PpcaImpl(torch::randn({5, 2}, kF64), torch::randn({5}, kF64), 0.3);
-}
-
-torch::Tensor draw(PpcaImpl& model, int64_t n) {
-  auto z = torch::randn({n, model.latent_dim()}, kF64);
-  return z.mm(model.weight().t()) + model.mean() +
-         std::sqrt(model.noise_variance()) * torch::randn({n, model.data_dim()}, kF64);
-}
 
 SigmoidBeliefNet small_sbn(uint64_t seed) {
   seed_everything(seed);
@@ -51,8 +37,8 @@ std::pair<double, double> ratio_to_exact(const torch::Tensor& log_estimate, doub
 }
 
 TEST(ImportanceSampling, IsUnbiasedForPpca) {
-  PpcaImpl model = small_ppca(1);
-  auto x = draw(model, 1);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 1);
+  auto x = test::draw_ppca(model, 1);
   const double exact = model.closed_form_log_marginal(x)->item<double>();
   seed_everything(2);
   auto repeated = x.expand({20000, 5}).contiguous();  // every row an independent estimate
@@ -80,8 +66,8 @@ TEST(ImportanceSampling, IsUnbiasedForTheSigmoidBeliefNet) {
 }
 
 TEST(ImportanceSampling, JensenGapShrinksAsKGrows) {
-  PpcaImpl model = small_ppca(5);
-  auto x = draw(model, 1);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 5);
+  auto x = test::draw_ppca(model, 1);
   const double exact = model.closed_form_log_marginal(x)->item<double>();
   auto repeated = x.expand({4000, 5}).contiguous();
   double previous_gap = -std::numeric_limits<double>::infinity();
@@ -96,8 +82,8 @@ TEST(ImportanceSampling, JensenGapShrinksAsKGrows) {
 }
 
 TEST(ImportanceSampling, ExactPosteriorGivesConstantWeightsAndTheExactValueFromOneSample) {
-  PpcaImpl model = small_ppca(6);
-  auto x = draw(model, 4);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 6);
+  auto x = test::draw_ppca(model, 4);
   auto exact = *model.closed_form_log_marginal(x);
   auto one = importance_sampling(model, x, {1, 0, posterior_proposal()});
   EXPECT_TRUE(torch::allclose(one.log_estimate, exact, 1e-10, 1e-9));
@@ -112,8 +98,8 @@ TEST(ImportanceSampling, ExactPosteriorGivesConstantWeightsAndTheExactValueFromO
 }
 
 TEST(ImportanceSampling, MaskedEstimateEqualsTheExactMarginalOfTheObservedCoordinates) {
-  PpcaImpl model = small_ppca(7);
-  auto x = draw(model, 6);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 7);
+  auto x = test::draw_ppca(model, 6);
   auto mask = torch::ones_like(x);
   mask.slice(1, 0, 2).zero_();  // "the top half hidden"
   auto exact = *model.closed_form_log_marginal(x, mask);
@@ -125,8 +111,8 @@ TEST(ImportanceSampling, MaskedEstimateEqualsTheExactMarginalOfTheObservedCoordi
 }
 
 TEST(ImportanceSampling, ChunkedEqualsUnchunkedForEveryStatistic) {
-  PpcaImpl model = small_ppca(9);
-  auto x = draw(model, 3);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 9);
+  auto x = test::draw_ppca(model, 3);
   seed_everything(10);
   auto whole = importance_sampling(model, x, {40, 0, widened_proposal(1.3)});
   seed_everything(10);
@@ -138,8 +124,8 @@ TEST(ImportanceSampling, ChunkedEqualsUnchunkedForEveryStatistic) {
 }
 
 TEST(ImportanceSampling, StandardErrorAndEssMatchTheirDefinitions) {
-  PpcaImpl model = small_ppca(11);
-  auto x = draw(model, 2);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 11);
+  auto x = test::draw_ppca(model, 2);
   seed_everything(12);
   auto estimate = importance_sampling(model, x, {30, 0, widened_proposal(1.5)});
   seed_everything(12);
@@ -155,125 +141,14 @@ TEST(ImportanceSampling, StandardErrorAndEssMatchTheirDefinitions) {
 }
 
 TEST(ImportanceSampling, Float32AgreesWithFloat64) {
-  PpcaImpl model = small_ppca(13);
-  auto x = draw(model, 5);
+  PpcaImpl model = test::random_ppca(5, 2, 0.3, 13);
+  auto x = test::draw_ppca(model, 5);
   PpcaImpl model32 = *ppca_copy(model, torch::kCPU, torch::kFloat32);
   seed_everything(14);
   auto a = importance_sampling(model, x, {100, 0, widened_proposal(1.5)});
   seed_everything(14);
   auto b = importance_sampling(model32, x.to(torch::kFloat32), {100, 0, widened_proposal(1.5)});
   EXPECT_TRUE(torch::allclose(b.log_estimate.to(torch::kFloat64), a.log_estimate, 1e-4, 1e-3));
-}
-
-TEST(ImportanceSampling, IwaeConvergesOnPpcaFittedToFashionMnist) {
-  auto train = test::binary_fashion_mnist(3000).to(torch::kFloat64);  // pPCA of binary images: a real, rough fit
-  PpcaImpl model = *fit_ppca(train, 8);
-  auto x = test::binary_fashion_mnist(40, Split::kTest).to(torch::kFloat64);
-  const double exact = model.closed_form_log_marginal(x)->mean().item<double>();
-  seed_everything(15);
-  EstimatorOptions widened;
-  widened.k = 5000;
-  widened.chunk = 500;
-  widened.proposal = widened_proposal(1.2);
-  const double bound = iwae_bound(model, x, widened).mean().item<double>();
-  EXPECT_LE(bound, exact + 1e-6);
-  EXPECT_GT(bound, exact - 0.05) << "exact " << exact << ", IWAE-5000 " << bound;
-  EstimatorOptions prior = widened;
-  prior.proposal = prior_proposal();
-  const double prior_bound = iwae_bound(model, x, prior).mean().item<double>();
-  EXPECT_LT(prior_bound, exact - 10 * (exact - bound) - 1.0) << "prior IWAE-5000 " << prior_bound;
-}
-
-/// Per-example variance of log p_hat over repeats, averaged over examples.
-double variance_over_repeats(const std::function<torch::Tensor()>& estimate, int repeats) {
-  std::vector<torch::Tensor> runs;
-  for (int r = 0; r < repeats; ++r) {
-    seed_everything(static_cast<uint64_t>(100 + r));
-    runs.push_back(estimate());
-  }
-  return torch::stack(runs).var(0).mean().item<double>();
-}
-
-TEST(NaiveMonteCarlo, VarianceExceedsImportanceSamplingByOrdersOfMagnitudeOnATrainedSbn) {
-  DataOptions data;
-  data.limit = 1200;
-  ImageSet all = load_images(data, Split::kTrain);
-  TrainValidation split = split_validation(all, 200, 0);
-  seed_everything(0);
-  SigmoidBeliefNet sbn(test::sbn_options(12), DataShape{784, {}});
-  TrainerOptions options;
-  options.epochs = 3;
-  options.batch_size = 50;
-  options.lr = 3e-2;
-  options.progress = false;
-  Trainer(sbn.ptr(), test::objective_named("exact"), options).fit(split.train, split.validation);
-  sbn->eval();
-  torch::NoGradGuard no_grad;
-  auto x = test::binary_fashion_mnist(20, Split::kTest);
-  const double naive = variance_over_repeats([&] { return naive_monte_carlo(*sbn, x, {100, 0}).log_estimate; }, 8);
-  const double is = variance_over_repeats([&] { return importance_sampling(*sbn, x, {100, 0}).log_estimate; }, 8);
-  EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
-}
-
-using TrainedVaeEstimators = test::TrainedVaeTest;
-
-TEST_F(TrainedVaeEstimators, NaiveVarianceExceedsImportanceSamplingByOrdersOfMagnitude) {
-  torch::NoGradGuard no_grad;
-  auto x = test::binary_fashion_mnist(20, Split::kTest);
-  const double naive = variance_over_repeats([&] { return naive_monte_carlo(vae(), x, {100, 0}).log_estimate; }, 8);
-  const double is = variance_over_repeats([&] { return importance_sampling(vae(), x, {100, 0}).log_estimate; }, 8);
-  EXPECT_GT(naive, 100 * is) << "naive " << naive << ", importance sampling " << is;
-}
-
-/// A Gaussian proposal whose density is broken in a chosen way.
-class BrokenDensity : public DiagNormal {
- public:
-  BrokenDensity(const DiagNormal& base, double log_density) : DiagNormal(base), log_density_(log_density) {}
-  torch::Tensor log_prob(const torch::Tensor& value) const override {
-    return torch::full(value.sizes().slice(0, value.dim() - 1), log_density_, value.options());
-  }
-
- private:
-  double log_density_;
-};
-
-Proposal broken(double log_density) {
-  return [log_density](LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& mask) {
-    auto q = std::dynamic_pointer_cast<DiagNormal>(model.prior(x.size(0)));
-    return std::make_shared<BrokenDensity>(*q, log_density);
-  };
-}
-
-TEST(EstimatorInput, BadKMaskAndSupportAreClearErrors) {
-  test::LinearGaussianModel model(3, 1.0, 0.5, test::LinearGaussianModel::Proposal::kPosterior);
-  auto x = torch::randn({4, 3}, kF64);
-  auto message = test::error_message_of([&] { importance_sampling(model, x, {0, 0}); });
-  EXPECT_NE(message.find("k = 0"), std::string::npos) << message;
-  EXPECT_NE(test::error_message_of([&] { iwae_bound(model, x, {-3, 0}); }).find("k = -3"), std::string::npos);
-  EXPECT_NE(test::error_message_of([&] { naive_monte_carlo(model, x, {0, 0}); }).find("k = 0"), std::string::npos);
-  message = test::error_message_of([&] { importance_sampling(model, x, {5, 0}, torch::ones({4, 2}, kF64)); });
-  EXPECT_NE(message.find("[4, 2]"), std::string::npos) << message;
-  EXPECT_NE(message.find("[4, 3]"), std::string::npos) << message;
-  // q(z) = 0 where z was drawn: a weight of +inf.
-  message = test::error_message_of([&] {
-    importance_sampling(model, x, {5, 0, broken(-std::numeric_limits<double>::infinity())});
-  });
-  EXPECT_NE(message.find("log-weight inf"), std::string::npos) << message;
-  EXPECT_NE(message.find("support"), std::string::npos) << message;
-  message = test::error_message_of([&] { importance_sampling(model, x, {5, 0, broken(std::nan(""))}); });
-  EXPECT_NE(message.find("log-weight nan"), std::string::npos) << message;
-  EXPECT_NE(test::error_message_of([&] { exact_log_marginal(model, x); }).find("continuous latent space"),
-            std::string::npos);
-}
-
-TEST(EstimatorInput, AllZeroWeightsGiveMinusInfinityAndAreFlagged) {
-  test::LinearGaussianModel model(3, 1.0, 0.5, test::LinearGaussianModel::Proposal::kPosterior);
-  auto x = torch::randn({2, 3}, kF64);
-  auto estimate = importance_sampling(model, x, {5, 0, broken(std::numeric_limits<double>::infinity())});
-  EXPECT_TRUE(torch::isneginf(estimate.log_estimate).all().item<bool>());
-  EXPECT_TRUE(estimate.all_weights_zero.all().item<bool>());
-  EXPECT_FALSE(torch::isnan(estimate.ess).any().item<bool>());
-  EXPECT_FALSE(torch::isnan(estimate.log_stderr).any().item<bool>());
 }
 
 }  // namespace

@@ -130,27 +130,5 @@ TEST(ModuleState, MismatchesNameTheParameterAndShapes) {
       << message;
 }
 
-TEST(CliExport, ExportedWeightsEvaluateExactlyAsTheRun) {
-  const auto dir = test::make_temp_dir("export");
-  const std::string run = dir + "/run";
-  auto train = test::run_dgm("train --quiet --config " + std::string(DGM_SOURCE_DIR) +
-                             "/configs/vae.yaml --set data.limit=600 --set data.val_size=100 --set train.epochs=1 "
-                             "--set model.hidden=[32] --set model.latent_dim=3 --out " +
-                             run);
-  ASSERT_EQ(train.exit_code, 0) << train.output;
-  auto exported = test::run_dgm("export --run " + run + " --format safetensors --out " + dir + "/w.safetensors");
-  ASSERT_EQ(exported.exit_code, 0) << exported.output;
-  auto metadata = read_safetensors(dir + "/w.safetensors").metadata;
-  EXPECT_EQ(metadata.at("format"), "dgm");
-  EXPECT_NE(metadata.at("config").find("latent_dim: 3"), std::string::npos);
-  auto json_of = [](const test::CommandResult& r) {
-    return nlohmann::json::parse(r.output.substr(r.output.find('{')));
-  };
-  auto native = test::run_dgm("eval --run " + run + " --k 7 --limit 40 --json");
-  auto imported = test::run_dgm("eval --run " + run + " --weights " + dir + "/w.safetensors --k 7 --limit 40 --json");
-  ASSERT_EQ(imported.exit_code, 0) << imported.output;
-  EXPECT_EQ(json_of(native).at("iwae").get<double>(), json_of(imported).at("iwae").get<double>());
-}
-
 }  // namespace
 }  // namespace dgm

@@ -99,29 +99,5 @@ TEST(StateDict, DamagedOrForeignFilesAreClearErrors) {
   EXPECT_NE(message.find("'epoch' is a Int, not a tensor"), std::string::npos) << message;
 }
 
-TEST(StateDict, ImportMakesARunThatEvaluates) {
-  const auto dir = test::make_temp_dir("import");
-  const std::string config = std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml";
-  auto imported =
-      test::run_dgm("import --config " + config + " --set model.hidden=[16] --set model.latent_dim=4 --weights " +
-                    kFixtures + "python_vae.pt --out " + dir + "/run");
-  ASSERT_EQ(imported.exit_code, 0) << imported.output;
-  EXPECT_NE(imported.output.find("encoder.layers.1.weight [8, 16] <- fc21.weight + fc22.weight"), std::string::npos);
-  auto eval = test::run_dgm("eval --run " + dir + "/run --k 20 --limit 50 --json");
-  ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  auto json = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
-  EXPECT_GT(json.at("iwae").get<double>(), json.at("elbo").get<double>());
-  // The same weights straight into a run of that architecture give the same figures.
-  auto again =
-      test::run_dgm("eval --run " + dir + "/run --weights " + kFixtures + "python_vae.pt --k 20 --limit 50 --json");
-  ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(nlohmann::json::parse(again.output.substr(again.output.find('{'))).at("iwae").get<double>(),
-            json.at("iwae").get<double>());
-  auto refused = test::run_dgm("import --config " + config + " --weights " + kFixtures +
-                               "python_vae_ordered.pt --out " + dir + "/other");
-  EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.output.find("OrderedDict"), std::string::npos) << refused.output;
-}
-
 }  // namespace
 }  // namespace dgm

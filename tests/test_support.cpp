@@ -108,6 +108,49 @@ SigmoidBeliefNetOptions sbn_options(int64_t latent, int64_t chunk) {
   return options;
 }
 
+PpcaImpl random_ppca(int64_t d, int64_t l, double noise, uint64_t seed) {
+  torch::manual_seed(seed);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  return PpcaImpl(torch::randn({d, l}, f64), torch::randn({d}, f64), noise);
+}
+
+torch::Tensor draw_ppca(const PpcaImpl& model, int64_t n) {
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  auto z = torch::randn({n, model.latent_dim()}, f64);
+  return z.mm(model.weight().t()) + model.mean() +
+         std::sqrt(model.noise_variance()) * torch::randn({n, model.data_dim()}, f64);
+}
+
+EstimatorOptions monte_carlo_kl(int64_t k) {
+  EstimatorOptions options;
+  options.k = k;
+  options.analytic_kl = false;
+  return options;
+}
+
+double variance_over_repeats(const std::function<torch::Tensor()>& estimate, int repeats) {
+  std::vector<torch::Tensor> runs;
+  for (int r = 0; r < repeats; ++r) {
+    seed_everything(static_cast<uint64_t>(100 + r));
+    runs.push_back(estimate());
+  }
+  return torch::stack(runs).var(0).mean().item<double>();
+}
+
+GaussianMixture three_clusters() {
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  auto covariances =
+      torch::tensor({{{0.5, 0.2}, {0.2, 0.3}}, {{1.0, -0.3}, {-0.3, 0.8}}, {{0.2, 0.0}, {0.0, 0.6}}}, f64);
+  return GaussianMixture::from_covariances(torch::tensor({0.5, 0.3, 0.2}, f64),
+                                           torch::tensor({{0.0, 0.0}, {6.0, 5.0}, {-5.0, 6.0}}, f64), covariances,
+                                           CovarianceType::kFull);
+}
+
+torch::Tensor three_cluster_points(int64_t n) {
+  seed_everything(1);
+  return three_clusters().sample(n).first;
+}
+
 TrainerOptions quiet_trainer(int64_t epochs, int64_t batch_size) {
   TrainerOptions options;
   options.epochs = epochs;

@@ -10,7 +10,10 @@
 #include <string>
 
 #include "core/dataset.h"
+#include "estimators/estimator_options.h"
+#include "models/gaussian_mixture.h"
 #include "models/latent_variable_model.h"
+#include "models/ppca.h"
 #include "models/sigmoid_belief_net.h"
 #include "models/vae.h"
 #include "trainers/objective.h"
@@ -67,6 +70,25 @@ class VaeSpec {
 
 /// A sigmoid belief net's options: d latent units, enumerated `chunk` at a time.
 SigmoidBeliefNetOptions sbn_options(int64_t latent, int64_t chunk = 1024);
+
+/// pPCA with W [d, l] and mu [d] drawn from N(0, 1) under `seed`, noise variance `noise`, in float64.
+PpcaImpl random_ppca(int64_t d, int64_t l, double noise, uint64_t seed);
+
+/// n draws x ~ p(x) of a pPCA: [n, D].
+torch::Tensor draw_ppca(const PpcaImpl& model, int64_t n);
+
+/// Estimator options for k samples with the ELBO's KL estimated by Monte Carlo.
+EstimatorOptions monte_carlo_kl(int64_t k);
+
+/// Per-example variance of `estimate()`'s [B] values over `repeats` seeded
+/// repeats, averaged over the examples.
+double variance_over_repeats(const std::function<torch::Tensor()>& estimate, int repeats);
+
+/// 3 well separated 2-D Gaussian clusters with known weights, means and full covariances (float64).
+GaussianMixture three_clusters();
+
+/// n points drawn from three_clusters() under a fixed seed: [n, 2].
+torch::Tensor three_cluster_points(int64_t n);
 
 /// Trainer options for tests: quiet, `epochs` passes of `batch_size`.
 TrainerOptions quiet_trainer(int64_t epochs, int64_t batch_size = 100);

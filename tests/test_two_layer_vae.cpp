@@ -122,20 +122,5 @@ TEST(TwoLayerVae, OutputBiasStartsAtTheDataLogOdds) {
   EXPECT_TRUE(torch::allclose(bias, torch::log(p / (1 - p)), 1e-12, 1e-10));
 }
 
-TEST(TwoLayerVae, ShortPaperConfigTrainsAndEvaluates) {
-  const auto dir = test::make_temp_dir("two-layer");
-  auto train = test::run_dgm("train --quiet --device cpu --config " + std::string(DGM_SOURCE_DIR) +
-                             "/configs/iwae_short_2layer.yaml --set data.limit=1200 --set data.val_size=200 "
-                             "--set train.epochs=2 --set train.k=5 --set train.gradient=dreg --out " +
-                             dir + "/run");
-  ASSERT_EQ(train.exit_code, 0) << train.output;
-  auto eval = test::run_dgm("eval --run " + dir + "/run --k 50 --limit 100 --json");
-  ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  auto json = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
-  EXPECT_GT(json.at("iwae").get<double>(), json.at("elbo").get<double>());
-  EXPECT_GT(json.at("iwae").get<double>(), -400.0);
-  EXPECT_EQ(json.at("latent_units").get<int>(), 150);
-}
-
 }  // namespace
 }  // namespace dgm

@@ -1,0 +1,90 @@
+// Run directories (trainers/run_directory.h) of any registered model type:
+// run.json records the type, the loaded model is the one that was saved, a
+// run written before the type was recorded is a VAE, and a directory edited
+// by hand or holding an unknown type is named.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/random.h"
+#include "estimators/exact_marginal.h"
+#include "test_support.h"
+#include "trainers/config.h"
+#include "trainers/run_directory.h"
+#include "trainers/trainer.h"
+
+namespace dgm {
+namespace {
+
+/// Fits `config`'s model to the first 1,200 training images into `dir`, as dgm train does.
+void train_into(const std::string& dir, Config config) {
+  config.data.limit = 1200;
+  config.data.val_size = 200;
+  ImageSet all = load_images(config.data, Split::kTrain).to(torch::kCPU, to_dtype(config.train.runtime.dtype));
+  TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
+  seed_everything(config.train.trainer.seed);
+  auto model = create_model(config.model, all.shape());
+  model->to(to_dtype(config.train.runtime.dtype));
+  write_run_files(dir, config, all.shape());
+  TrainerOptions options = trainer_options(config);
+  options.progress = false;
+  Trainer trainer(model, Objective(config.train.objective), options);
+  RunCheckpoints checkpoints(dir, false);
+  trainer.add_callback(&checkpoints);
+  trainer.fit(data.train, data.validation);
+}
+
+TEST(RunDirectory, HoldsAnyModelTypeAndLoadsWhatWasSaved) {
+  const auto dir = test::make_temp_dir("ppca-run");
+  const Config config = load_config(std::string(DGM_SOURCE_DIR) + "/configs/ppca.yaml", {"model.latent_dim=4"});
+  train_into(dir, config);
+  const auto run_json = nlohmann::json::parse(read_text_file(dir + "/run.json"));
+  EXPECT_EQ(run_json.at("model_type").get<std::string>(), "ppca");
+  EXPECT_EQ(run_json.at("format").get<int>(), 2);
+  LoadedRun run = load_run(dir, torch::kCPU);
+  auto* ppca = dynamic_cast<PpcaImpl*>(run.model.get());
+  ASSERT_NE(ppca, nullptr);
+  EXPECT_EQ(ppca->latent_dim(), 4);
+  // The closed-form fit of the same examples, computed again: the same model.
+  ImageSet all = load_images(config.data, Split::kTrain).first(1200).to(torch::kCPU, torch::kFloat64);
+  TrainValidation data = split_validation(all, 200, config.train.trainer.seed);
+  PpcaImpl again = *fit_ppca(data.train.x, 4);
+  EXPECT_NEAR(ppca->noise_variance(), again.noise_variance(), 1e-12);
+  auto x = data.validation.x.slice(0, 0, 20);
+  EXPECT_TRUE(torch::allclose(exact_log_marginal(*run.model, x), exact_log_marginal(again, x), 1e-10, 1e-8));
+  // One line of metrics: the closed-form fit's validation, exact and ELBO.
+  EXPECT_TRUE(std::filesystem::exists(dir + "/metrics.jsonl"));
+  const auto metrics = nlohmann::json::parse(read_text_file(dir + "/metrics.jsonl"));
+  EXPECT_TRUE(metrics.contains("val_elbo"));
+}
+
+TEST(RunDirectory, ARunWithoutARecordedTypeIsAVaeAndAMismatchIsNamed) {
+  const auto dir = test::make_temp_dir("old-run");
+  Config config = parse_config("", "x", {"model.hidden=[16]", "model.latent_dim=3", "train.epochs=1"});
+  train_into(dir, config);
+  // Format 1 (before the type was recorded).
+  auto run_json = nlohmann::json::parse(read_text_file(dir + "/run.json"));
+  run_json.erase("model_type");
+  run_json["format"] = 1;
+  write_text_atomically(dir + "/run.json", run_json.dump());
+  EXPECT_EQ(read_run_metadata(dir).model_type, "vae");
+  EXPECT_NO_THROW(load_run(dir, torch::kCPU));
+  // run.json and config.yaml disagree.
+  run_json["format"] = 2;
+  run_json["model_type"] = "sbn";
+  write_text_atomically(dir + "/run.json", run_json.dump());
+  const auto message = test::error_message_of([&] { load_run(dir, torch::kCPU); });
+  EXPECT_NE(message.find("config.yaml names model.type vae but run.json sbn"), std::string::npos) << message;
+  // A type this dgm does not know.
+  write_text_atomically(dir + "/config.yaml", "model: {type: glow}\n");
+  const auto unknown = test::error_message_of([&] { load_run(dir, torch::kCPU); });
+  EXPECT_NE(unknown.find("'glow'"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("vae, ppca, sbn"), std::string::npos) << unknown;
+}
+
+}  // namespace
+}  // namespace dgm
