@@ -3,27 +3,20 @@
 // lecture's shallow latent variable model. Parameters are stored as
 // scikit-learn stores them, with the Cholesky factor of each precision
 // (Sigma_k^{-1} = P_k P_k^T), so log-densities need only matrix products.
-// Covariance types (a run-time choice, as a small policy): full (one D x D per
-// component), tied (one D x D shared), diag (one variance per dimension and
-// component), spherical (one variance per component). The model is apart from
-// its fitter (EM lives in trainers/gmm_em.h), as in mlpack.
+// Covariance types are a run-time choice, each a small policy
+// (models/covariance_structure.h): full (one D x D per component), tied (one
+// D x D shared), diag (one variance per dimension and component), spherical
+// (one variance per component). The model is apart from its fitter (EM lives
+// in trainers/gmm_em.h), as in mlpack.
 
 #include <torch/types.h>
 
 #include <string>
 
-#include "core/options.h"
+#include "models/covariance_structure.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
-
-enum class CovarianceType { kFull, kTied, kDiag, kSpherical };
-DGM_ENUM_NAMES(CovarianceType, "covariance type", {CovarianceType::kFull, "full"}, {CovarianceType::kTied, "tied"},
-               {CovarianceType::kDiag, "diag"}, {CovarianceType::kSpherical, "spherical"});
-
-/// Rows scored at once by the mixture's densities: bounds the memory of
-/// [rows, K] log-densities (and of their quadratic features).
-inline constexpr int64_t kMixtureScoreRows = 16384;
 
 class GaussianMixture : public LatentVariableModel {
  public:
@@ -81,36 +74,16 @@ class GaussianMixture : public LatentVariableModel {
 
   int64_t components() const { return means_.size(0); }
   CovarianceType type() const { return type_; }
+  /// The policy of the covariance type.
+  const CovarianceStructure& structure() const { return covariance_structure(type_); }
   const torch::Tensor& weights() const { return weights_; }
   const torch::Tensor& means() const { return means_; }
   const torch::Tensor& precision_cholesky() const { return precision_cholesky_; }
   GaussianMixture to(torch::Device device, torch::Dtype dtype) const;
 
  private:
-  /// log N(x | k) for a chunk of rows without a mask: [n, K].
-  torch::Tensor component_log_density(const torch::Tensor& x) const;
-  /// The same with a mask, through the covariances of the observed coordinates.
-  torch::Tensor masked_component_log_density(const torch::Tensor& x, const torch::Tensor& mask) const;
   torch::Tensor weights_, means_, precision_cholesky_;
   CovarianceType type_;
 };
-
-/// The quadratic features of each row: the products x_i x_j (i <= j), then x,
-/// then 1: [N, T + D + 1] with T = D (D + 1) / 2. A Gaussian log-density is
-/// linear in them, so the log-densities of all K components are one matrix
-/// product, and EM's statistics (sum r x x^T, sum r x, sum r) another.
-torch::Tensor quadratic_features(const torch::Tensor& x);
-
-/// A symmetric [..., D, D] as the coefficients of the product features:
-/// A_ii, and 2 A_ij for i < j: [..., D (D + 1) / 2].
-torch::Tensor symmetric_weights(const torch::Tensor& matrices);
-
-/// Rebuilds symmetric [K, D, D] from the product part of summed quadratic
-/// features [T, K].
-torch::Tensor symmetric_from_features(const torch::Tensor& feature_sums, int64_t d);
-
-/// Precision Cholesky factors from covariances of the given type; a covariance
-/// that is not positive definite is a dgm::Error naming the component.
-torch::Tensor precision_cholesky_from_covariances(const torch::Tensor& covariances, CovarianceType type);
 
 }  // namespace dgm

@@ -62,6 +62,8 @@ GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch
   }
   try {
     return GaussianMixture(weights.to(device, dtype), means.to(device, dtype), precision.to(device, dtype), type);
+  } catch (const Error& e) {
+    fail("{} does not hold a consistent mixture: {}", tensor_path, e.what());
   } catch (const c10::Error& e) {
     fail("{} does not hold a consistent mixture: {}", tensor_path, first_line(e.what_without_backtrace()));
   }

@@ -117,5 +117,32 @@ TEST(GaussianMixture, SamplesFollowTheMixture) {
 }  // namespace dgm
 
 namespace dgm {
-namespace {}  // namespace
+namespace {
+TEST(CovarianceStructure, EachTypeRoundTripsItsCovariancesAndCountsItsParameters) {
+  const int64_t k = 3, d = 4;
+  const std::pair<CovarianceType, int64_t> free[] = {{CovarianceType::kFull, k * d * (d + 1) / 2},
+                                                     {CovarianceType::kTied, d * (d + 1) / 2},
+                                                     {CovarianceType::kDiag, k * d},
+                                                     {CovarianceType::kSpherical, k}};
+  for (const auto& [type, count] : free) {
+    GaussianMixture mixture = random_mixture(type, 21);
+    const CovarianceStructure& policy = covariance_structure(type);
+    EXPECT_EQ(policy.type(), type);
+    EXPECT_EQ(policy.free_parameters(k, d), count) << to_string(type);
+    EXPECT_EQ(policy.shape(k, d), mixture.precision_cholesky().sizes().vec()) << to_string(type);
+    auto again = policy.precision_cholesky(policy.covariances(mixture.precision_cholesky()));
+    EXPECT_TRUE(torch::allclose(again, mixture.precision_cholesky(), 1e-10, 1e-10)) << to_string(type);
+    // Every type's full matrices: symmetric positive definite, K of them.
+    auto full = policy.full_covariances(mixture.precision_cholesky(), k, d);
+    EXPECT_EQ(full.sizes(), (std::vector<int64_t>{k, d, d})) << to_string(type);
+    EXPECT_TRUE(torch::allclose(full, full.transpose(1, 2))) << to_string(type);
+    EXPECT_FALSE(std::get<1>(torch::linalg_cholesky_ex(full)).gt(0).any().item<bool>()) << to_string(type);
+  }
+  auto bad = torch::tensor({1.0, -1.0, 2.0}, kF64);
+  const auto message =
+      test::error_message_of([&] { covariance_structure(CovarianceType::kSpherical).precision_cholesky(bad); });
+  EXPECT_NE(message.find("component 1 is not positive definite"), std::string::npos) << message;
+}
+
+}  // namespace
 }  // namespace dgm

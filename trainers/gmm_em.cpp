@@ -10,6 +10,7 @@
 #include "core/blas_threads.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "trainers/em_covariance.h"
 #include "trainers/kmeans.h"
 
 namespace dgm {
@@ -46,64 +47,12 @@ torch::Tensor initial_responsibilities(const torch::Tensor& x, const EmOptions& 
   return {};
 }
 
-/// Sufficient statistics of one pass: N_k, sum_n r_nk x_n, and the second
-/// moments the covariance type needs.
-struct Statistics {
-  torch::Tensor counts;   // [K]
-  torch::Tensor sums;     // [K, D]
-  torch::Tensor squares;  // full [K, D, D], tied [D, D], diag/spherical [K, D]
-  double log_likelihood = 0.0;
-};
-
-/// Adds one chunk's counts, sums and second moments to the running totals.
-void merge(Statistics& stats, const torch::Tensor& counts, const torch::Tensor& sums, const torch::Tensor& squares) {
-  if (!stats.counts.defined()) {
-    stats.counts = counts;
-    stats.sums = sums;
-    stats.squares = squares;
-  } else {
-    stats.counts += counts;
-    stats.sums += sums;
-    stats.squares += squares;
-  }
-}
-
-/// Adds a chunk's statistics. For full covariances, one product of the chunk's
-/// quadratic_features with the responsibilities gives all three: sum r x_i x_j
-/// (kept as [T, K] until the M-step), sum r x and sum r.
-void accumulate(Statistics& stats, const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type) {
-  torch::Tensor counts, sums, squares;
-  if (type == CovarianceType::kFull) {
-    const int64_t d = x.size(1), t = d * (d + 1) / 2;
-    // F^T resp: F is column-major (see quadratic_features), so F^T is a plain
-    // row-major matrix for BLAS. Totals in float64, as in expectation.
-    auto all = quadratic_features(x).t().matmul(resp).to(torch::kFloat64);  // [T + D + 1, K]
-    squares = all.narrow(0, 0, t);
-    sums = all.narrow(0, t, d).t();
-    counts = all.select(0, t + d);
-  } else {
-    counts = resp.sum(0);
-    sums = resp.t().matmul(x);
-  }
-  switch (type) {
-    case CovarianceType::kFull:
-      break;
-    case CovarianceType::kTied:
-      squares = x.t().matmul(x);
-      break;
-    case CovarianceType::kDiag:
-    case CovarianceType::kSpherical:
-      squares = resp.t().matmul(x.pow(2));
-      break;
-  }
-  merge(stats, counts, sums, squares);
-}
-
-Statistics statistics_of(const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type, int64_t chunk_rows) {
-  Statistics stats;
+/// The statistics of the given responsibilities (the first M-step's).
+EmStatistics statistics_of(const torch::Tensor& x, const torch::Tensor& resp, CovarianceType type, int64_t chunk_rows) {
+  auto statistics = em_covariance(type).chunk_statistics(nullptr);
   for (int64_t start = 0; start < x.size(0); start += chunk_rows)
-    accumulate(stats, x.slice(0, start, start + chunk_rows), resp.slice(0, start, start + chunk_rows), type);
-  return stats;
+    statistics->add(x.slice(0, start, start + chunk_rows), resp.slice(0, start, start + chunk_rows));
+  return statistics->totals();
 }
 
 /// How many threads share the E-step's chunks: on the CPU, `requested`, or
@@ -119,75 +68,41 @@ int expectation_workers(const torch::Tensor& x, int64_t requested) {
 /// On the CPU with OpenBLAS, each core takes a contiguous share of the chunks
 /// and runs their products single-threaded: OpenBLAS's hand-over and wait for
 /// every small product cost more than the products' own parallelism gained
-/// (0.039 -> 0.034 s per iteration, 100,000 x 16, 32 full components). The
-/// quadratic features are built per chunk, where they stay in cache for the
-/// second product: that beat keeping all of them (0.029 vs 0.032 s).
-Statistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, int64_t chunk_rows, int workers) {
-  const bool full = mixture.type() == CovarianceType::kFull;
-  const int64_t n = x.size(0), d = x.size(1), k = mixture.components();
-  const torch::Tensor coefficients = full ? mixture.natural_parameters(true) : torch::Tensor();
+/// (README, "Against scikit-learn").
+EmStatistics expectation(const torch::Tensor& x, const GaussianMixture& mixture, int64_t chunk_rows, int workers) {
+  const int64_t n = x.size(0);
   const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
-  std::vector<Statistics> parts(static_cast<std::size_t>(workers));
-  // Full covariances: F^T r summed straight into one [T + D + 1, K] per worker.
-  std::vector<torch::Tensor> products(static_cast<std::size_t>(workers));
+  std::vector<std::unique_ptr<ChunkStatistics>> parts;
+  for (int worker = 0; worker < workers; ++worker)
+    parts.push_back(em_covariance(mixture.type()).chunk_statistics(&mixture));
   auto log_norms = torch::empty({n, 1}, x.options());  // log p(x_n)
   run_split(chunks, workers, [&](int worker, int64_t begin, int64_t end) {
     torch::NoGradGuard no_grad;  // per thread
-    auto& product = products[static_cast<std::size_t>(worker)];
-    // float64 totals even for float32 data: the covariance is a small
-    // difference of these sums, and float32 totals over many chunks lose it.
-    if (full) product = torch::zeros({coefficients.size(0), k}, x.options().dtype(torch::kFloat64));
+    ChunkStatistics& statistics = *parts[static_cast<std::size_t>(worker)];
     for (int64_t index = begin; index < end; ++index) {
       const int64_t first = index * chunk_rows;
       auto chunk = x.slice(0, first, first + chunk_rows);
-      torch::Tensor features, weighted;
-      if (full) {  // the quadratic features serve the E- and the M-step
-        features = quadratic_features(chunk);
-        weighted = features.matmul(coefficients);
-      } else {
-        weighted = mixture.weighted_log_prob(chunk);
-      }
+      auto weighted = statistics.weighted_log_prob(chunk);
       // Responsibilities in place: exp(w - max) / sum, and log p(x) = max + log sum.
-      auto row_max = weighted.amax(-1, true);  // amax: max(dim) also finds the indices, 7 times slower
+      auto row_max = weighted.amax(-1, true);  // amax: max(dim) also finds the indices, and is slower
       auto resp = weighted.sub_(row_max).exp_();
       auto row_sum = resp.sum(-1, true);
       resp.div_(row_sum);
       auto log_norm = log_norms.slice(0, first, first + chunk.size(0));
       torch::add_out(log_norm, row_max, row_sum.log_());
-      if (full) {
-        // F is column-major: F^T is row-major for BLAS.
-        if (x.scalar_type() == torch::kFloat64) {
-          product.addmm_(features.t(), resp);
-        } else {
-          product += features.t().matmul(resp).to(torch::kFloat64);
-        }
-      } else {
-        accumulate(parts[static_cast<std::size_t>(worker)], chunk, resp, mixture.type());
-      }
+      statistics.add(chunk, resp);
     }
   });
-  Statistics stats;
-  if (full) {
-    auto all = products[0];  // float64: the M-step runs in float64 for float32 data too
-    for (std::size_t worker = 1; worker < products.size(); ++worker)
-      if (products[worker].defined()) all += products[worker];  // fewer chunks than workers leave some idle
-    const int64_t t = d * (d + 1) / 2;
-    stats.squares = all.narrow(0, 0, t);
-    stats.sums = all.narrow(0, t, d).t();
-    stats.counts = all.select(0, t + d);
-  } else {
-    for (const auto& part : parts)
-      if (part.counts.defined()) merge(stats, part.counts, part.sums, part.squares);
-  }
+  EmStatistics stats;
+  for (const auto& part : parts) stats.add(part->totals());  // fewer chunks than workers leave some empty
   stats.log_likelihood = log_norms.sum().item<double>() / static_cast<double>(n);
   return stats;
 }
 
 /// The statistics of a chunk with missing entries, under every component:
 /// x completed by its conditional mean, x x^T plus the conditional covariance.
-void accumulate_incomplete(Statistics& stats, const torch::Tensor& x, const torch::Tensor& mask,
+void accumulate_incomplete(EmStatistics& stats, const torch::Tensor& x, const torch::Tensor& mask,
                            const torch::Tensor& resp, const GaussianMixture& mixture) {
-  const int64_t d = x.size(1);
   auto observed = mask.to(x.dtype());
   auto covariances = mixture.full_covariances();  // [K, D, D]
   auto means = mixture.means();                   // [K, D]
@@ -205,29 +120,14 @@ void accumulate_incomplete(Statistics& stats, const torch::Tensor& x, const torc
   auto counts = resp.sum(0);
   auto sums = (r * completed).sum(0);  // [K, D]
   auto second = (r.unsqueeze(-1) * (completed.unsqueeze(-1) * completed.unsqueeze(-2) + conditional)).sum(0);
-  torch::Tensor squares;
-  switch (mixture.type()) {
-    case CovarianceType::kFull: {
-      auto upper = torch::triu_indices(d, d, 0, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-      squares = second.flatten(1).index_select(1, upper[0] * d + upper[1]).t();  // [T, K]
-      break;
-    }
-    case CovarianceType::kTied:
-      squares = second.sum(0);
-      break;
-    case CovarianceType::kDiag:
-    case CovarianceType::kSpherical:
-      squares = second.diagonal(0, -2, -1);
-      break;
-  }
-  merge(stats, counts, sums, squares);
+  stats.add({counts, sums, em_covariance(mixture.type()).squares_from_moments(second)});
 }
 
 /// The E-step with missing entries, in chunks small enough for [n, K, D, D].
-Statistics incomplete_expectation(const torch::Tensor& x, const torch::Tensor& mask, const GaussianMixture& mixture) {
+EmStatistics incomplete_expectation(const torch::Tensor& x, const torch::Tensor& mask, const GaussianMixture& mixture) {
   const int64_t k = mixture.components(), d = x.size(1);
   const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 21) / (k * d * d));
-  Statistics stats;
+  EmStatistics stats;
   double total = 0.0;
   for (int64_t start = 0; start < x.size(0); start += rows) {
     auto chunk = x.slice(0, start, start + rows);
@@ -252,44 +152,20 @@ Statistics incomplete_expectation(const torch::Tensor& x, const torch::Tensor& m
 
 /// The M-step: weights, means and covariances from the statistics. Collapsed
 /// components are re-seeded or reported.
-GaussianMixture maximization(const Statistics& stats, const torch::Tensor& x, const torch::Tensor& data_covariance,
+GaussianMixture maximization(const EmStatistics& stats, const torch::Tensor& x, const torch::Tensor& data_covariance,
                              const EmOptions& options, int64_t iteration, int64_t* reseeded) {
-  const int64_t k = options.components, d = x.size(1);
+  const EmCovariance& policy = em_covariance(options.covariance);
+  const int64_t k = options.components;
   const double n = static_cast<double>(x.size(0));
   // As scikit-learn: a tiny floor keeps empty components from dividing by 0.
   auto counts = stats.counts + 10 * std::numeric_limits<double>::epsilon();
   auto means = stats.sums / counts.unsqueeze(1);
-  torch::Tensor covariances;
-  auto identity = torch::eye(d, x.options());
-  switch (options.covariance) {
-    case CovarianceType::kFull:
-      covariances = symmetric_from_features(stats.squares, d) / counts.view({k, 1, 1}) -
-                    means.unsqueeze(2) * means.unsqueeze(1) + options.reg_covar * identity;
-      break;
-    case CovarianceType::kTied:
-      covariances = (stats.squares - (counts.view({k, 1, 1}) * means.unsqueeze(2) * means.unsqueeze(1)).sum(0)) / n +
-                    options.reg_covar * identity;
-      break;
-    case CovarianceType::kDiag:
-      covariances = stats.squares / counts.unsqueeze(1) - means.pow(2) + options.reg_covar;
-      break;
-    case CovarianceType::kSpherical:
-      covariances = (stats.squares / counts.unsqueeze(1) - means.pow(2)).mean(-1) + options.reg_covar;
-      break;
-  }
+  auto covariances = policy.covariances(stats, counts, means, x, options.reg_covar);
   auto weights = counts / counts.sum();
 
   // Collapse: too few points, or a covariance that is not positive definite.
   auto few = stats.counts < options.min_component_points;
-  torch::Tensor not_positive;
-  if (options.covariance == CovarianceType::kFull) {
-    not_positive = std::get<1>(torch::linalg_cholesky_ex(covariances)).gt(0);
-  } else if (options.covariance == CovarianceType::kTied) {
-    not_positive = std::get<1>(torch::linalg_cholesky_ex(covariances)).gt(0).expand({k});
-  } else {
-    auto variances = options.covariance == CovarianceType::kDiag ? covariances : covariances.unsqueeze(1);
-    not_positive = (variances <= 0).any(-1);
-  }
+  auto not_positive = policy.not_positive_definite(covariances, k);
   auto collapsed = iteration > 0 ? (few | not_positive) : not_positive;
   if (collapsed.any().item<bool>()) {
     const int64_t first = collapsed.nonzero()[0][0].item<int64_t>();
@@ -300,26 +176,13 @@ GaussianMixture maximization(const Statistics& stats, const torch::Tensor& x, co
       const int64_t c = which[i].item<int64_t>();
       means[c] = x[torch::randint(x.size(0), {1}, torch::kLong).item<int64_t>()];
       weights[c] = 1.0 / n;
-      switch (options.covariance) {
-        case CovarianceType::kFull:
-          covariances[c] = data_covariance;
-          break;
-        case CovarianceType::kTied:
-          covariances = data_covariance;
-          break;
-        case CovarianceType::kDiag:
-          covariances[c] = data_covariance.diagonal();
-          break;
-        case CovarianceType::kSpherical:
-          covariances[c] = data_covariance.diagonal().mean();
-          break;
-      }
+      policy.reseed(covariances, c, data_covariance);
       ++*reseeded;
     }
     weights = weights / weights.sum();
   }
   // Full covariances bring float64 statistics for float32 data as well (see
-  // expectation): the mixture goes back to the data's dtype at the end.
+  // em_covariance.h): the mixture goes back to the data's dtype at the end.
   return GaussianMixture::from_covariances(weights, means, covariances, options.covariance)
       .to(x.device(), x.scalar_type());
 }
@@ -380,8 +243,8 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
     const auto em_start = Clock::now();
     double previous = -std::numeric_limits<double>::infinity();
     for (int64_t iteration = 1; iteration <= options.max_iter; ++iteration) {
-      Statistics stats = mask.defined() ? incomplete_expectation(x, mask, result.mixture)
-                                        : expectation(x, result.mixture, options.chunk_rows, workers);
+      EmStatistics stats = mask.defined() ? incomplete_expectation(x, mask, result.mixture)
+                                          : expectation(x, result.mixture, options.chunk_rows, workers);
       result.history.push_back(stats.log_likelihood);
       result.mixture = maximization(stats, x, data_covariance, options, iteration, &result.reseeded);
       result.n_iter = iteration;
