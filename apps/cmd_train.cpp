@@ -49,11 +49,7 @@ int run_train(const TrainArgs& args) {
   ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);
   TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
 
-  seed_everything(config.train.trainer.seed);  // the initial weights
-  std::shared_ptr<TrainableModel> model = create_model(config.model, all.shape());
-  model->to(device, dtype);
-  if (model->needs_unit_interval()) check_unit_interval(all.x, all.source);
-  model->initialize_from_data(data.train.x);
+  std::shared_ptr<TrainableModel> model = model_to_train(config, all, data);
   write_run_files(out, config, all.shape());
 
   TrainerOptions options = trainer_options(config);

@@ -24,14 +24,8 @@ DataSourceRegistry with_builtin_sources() {
 
 }  // namespace
 
-void DataSourceRegistry::add(DataSource source) {
-  for (const auto& existing : sources_)
-    if (existing.name == source.name) fail("a data source named '{}' is already registered", source.name);
-  sources_.push_back(std::move(source));
-}
-
 const DataSource* DataSourceRegistry::claiming(const std::string& path) const {
-  for (const auto& source : sources_)
+  for (const auto& source : sources_.entries())
     for (const auto& suffix : source.suffixes)
       if (ends_with(path, suffix)) return &source;
   return nullptr;
@@ -39,14 +33,13 @@ const DataSource* DataSourceRegistry::claiming(const std::string& path) const {
 
 const DataSource& DataSourceRegistry::for_path(const std::string& path) const {
   if (const auto* source = claiming(path)) return *source;
-  for (const auto& source : sources_)
-    if (source.name == "idx") return source;
+  if (const auto* idx = sources_.find("idx")) return *idx;  // MNIST files keep many names
   fail("{}: no registered reader claims this file; use one of {}", path, kinds());
 }
 
 std::string DataSourceRegistry::kinds() const {
   std::string out;
-  for (const auto& source : sources_) {
+  for (const auto& source : sources_.entries()) {
     std::string suffixes;
     for (const auto& suffix : source.suffixes) suffixes += (suffixes.empty() ? "" : ", ") + suffix;
     std::string name = source.name;

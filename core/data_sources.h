@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/registry.h"
+
 namespace dgm {
 
 struct DataSource {
@@ -30,17 +32,17 @@ struct DataSource {
 class DataSourceRegistry {
  public:
   /// Adds a reader; a name taken twice is a dgm::Error.
-  void add(DataSource source);
+  void add(DataSource source) { sources_.add(std::move(source)); }
   /// The reader whose suffix `path` ends with, or nullptr.
   const DataSource* claiming(const std::string& path) const;
   /// The reader for `path`: the one claiming it, else IDX (MNIST files keep many names).
   const DataSource& for_path(const std::string& path) const;
-  const std::vector<DataSource>& sources() const { return sources_; }
+  const std::vector<DataSource>& sources() const { return sources_.entries(); }
   /// "NPY (.npy), CSV (.csv), IDX (-ubyte, -ubyte.gz)".
   std::string kinds() const;
 
  private:
-  std::vector<DataSource> sources_;
+  Registry<DataSource> sources_{"data source"};
 };
 
 /// Every reader dgm knows: the built-in ones, then those registered since.

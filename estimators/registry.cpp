@@ -21,7 +21,7 @@ Estimate from_weights(ImportanceEstimate weights) {
 Estimate from_value(torch::Tensor value) { return {value, value, std::nullopt}; }
 
 EstimatorRegistry with_builtin_estimators() {
-  EstimatorRegistry registry;
+  EstimatorRegistry registry("estimator");
   EstimatorEntry naive{
       "naive", "naive Monte Carlo: z from the prior (or uniform over a finite latent space)", EstimateKind::kUnbiased,
       false,
@@ -59,31 +59,6 @@ EstimatorRegistry with_builtin_estimators() {
 }
 
 }  // namespace
-
-void EstimatorRegistry::add(EstimatorEntry entry) {
-  if (entry.name.empty() || !entry.estimate) fail("an estimator needs a name and an estimate function");
-  if (contains(entry.name)) fail("an estimator named '{}' is already registered", entry.name);
-  entries_.push_back(std::move(entry));
-}
-
-const EstimatorEntry& EstimatorRegistry::at(const std::string& name) const {
-  for (const auto& entry : entries_)
-    if (entry.name == name) return entry;
-  fail("unknown estimator '{}': use {}", name, join_choices(names(), ", "));
-}
-
-bool EstimatorRegistry::contains(const std::string& name) const {
-  for (const auto& entry : entries_)
-    if (entry.name == name) return true;
-  return false;
-}
-
-std::vector<std::string> EstimatorRegistry::names(bool differentiable_only) const {
-  std::vector<std::string> out;
-  for (const auto& entry : entries_)
-    if (!differentiable_only || entry.differentiable) out.push_back(entry.name);
-  return out;
-}
 
 EstimatorRegistry& estimator_registry() {
   static EstimatorRegistry registry = with_builtin_estimators();

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/registry.h"
 #include "estimators/estimator_options.h"
 #include "estimators/weight_statistics.h"
 #include "models/latent_variable_model.h"
@@ -62,19 +63,7 @@ struct EstimatorEntry {
   bool takes_k = true;
 };
 
-class EstimatorRegistry {
- public:
-  /// Adds an estimator; a name taken twice is a dgm::Error.
-  void add(EstimatorEntry entry);
-  /// The estimator called `name`; an unknown one is a dgm::Error listing the registered ones.
-  const EstimatorEntry& at(const std::string& name) const;
-  bool contains(const std::string& name) const;
-  /// Names in registration order (with `differentiable_only`, those that may be train.objective).
-  std::vector<std::string> names(bool differentiable_only = false) const;
-
- private:
-  std::vector<EstimatorEntry> entries_;
-};
+using EstimatorRegistry = Registry<EstimatorEntry>;
 
 /// Every estimator dgm knows: the built-in ones, then those registered since.
 EstimatorRegistry& estimator_registry();

@@ -6,7 +6,6 @@
 #include <dgm/core/numerics.h>
 #include <dgm/core/random.h>
 #include <dgm/estimators/registry.h>
-#include <dgm/models/model_registry.h>
 #include <dgm/trainers/config.h>
 #include <dgm/trainers/trainer.h>
 
@@ -20,8 +19,7 @@ int main() {
     const dgm::ImageSet all = dgm::load_images(config.data, dgm::Split::kTrain);
     const dgm::TrainValidation data = dgm::split_validation(all, config.data.val_size, config.train.trainer.seed);
 
-    dgm::seed_everything(config.train.trainer.seed);  // the initial weights
-    auto model = dgm::create_model(config.model, all.shape());
+    auto model = dgm::model_to_train(config, all, data);  // seeded by train.seed
     dgm::TrainerOptions options = dgm::trainer_options(config);
     options.progress = false;
     dgm::Trainer trainer(model, dgm::Objective(config.train.objective), options);

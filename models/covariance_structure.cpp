@@ -175,17 +175,7 @@ const CovarianceStructure& covariance_structure(CovarianceType type) {
   static const TiedCovariance tied;
   static const DiagCovariance diag;
   static const SphericalCovariance spherical;
-  switch (type) {
-    case CovarianceType::kFull:
-      return full;
-    case CovarianceType::kTied:
-      return tied;
-    case CovarianceType::kDiag:
-      return diag;
-    case CovarianceType::kSpherical:
-      return spherical;
-  }
-  return full;
+  return pick_by_type<CovarianceStructure>(type, full, tied, diag, spherical);
 }
 
 torch::Tensor quadratic_features(const torch::Tensor& x) {

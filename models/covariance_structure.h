@@ -60,6 +60,22 @@ class CovarianceStructure {
 /// The policy of a covariance type.
 const CovarianceStructure& covariance_structure(CovarianceType type);
 
+/// The one of four per-type values that `type` picks (each type's policy object).
+template <typename T>
+const T& pick_by_type(CovarianceType type, const T& full, const T& tied, const T& diag, const T& spherical) {
+  switch (type) {
+    case CovarianceType::kFull:
+      return full;
+    case CovarianceType::kTied:
+      return tied;
+    case CovarianceType::kDiag:
+      return diag;
+    case CovarianceType::kSpherical:
+      return spherical;
+  }
+  return full;
+}
+
 /// The quadratic features of each row: the products x_i x_j (i <= j), then x,
 /// then 1: [N, T + D + 1] with T = D (D + 1) / 2. A Gaussian log-density is
 /// linear in them, so the log-densities of all K components are one matrix

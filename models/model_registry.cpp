@@ -9,7 +9,7 @@ namespace dgm {
 namespace {
 
 ModelRegistry with_builtin_families() {
-  ModelRegistry registry;
+  ModelRegistry registry("model.type");
   registry.add(model_family<VaeOptions>(
       "vae", "variational autoencoder (Kingma & Welling 2013): MLP or conv, one or two stochastic layers",
       [](const VaeOptions& options, const DataShape& shape) { return Vae(options, shape).ptr(); }, check_vae_options));
@@ -25,30 +25,6 @@ ModelRegistry with_builtin_families() {
 }
 
 }  // namespace
-
-void ModelRegistry::add(ModelFamily family) {
-  if (family.name.empty() || !family.create) fail("a model family needs a name and a create function");
-  if (contains(family.name)) fail("a model family named '{}' is already registered", family.name);
-  families_.push_back(std::move(family));
-}
-
-const ModelFamily& ModelRegistry::at(const std::string& name) const {
-  for (const auto& family : families_)
-    if (family.name == name) return family;
-  fail("unknown model.type '{}': the registered ones are {}", name, join_choices(names(), ", "));
-}
-
-bool ModelRegistry::contains(const std::string& name) const {
-  for (const auto& family : families_)
-    if (family.name == name) return true;
-  return false;
-}
-
-std::vector<std::string> ModelRegistry::names() const {
-  std::vector<std::string> out;
-  for (const auto& family : families_) out.push_back(family.name);
-  return out;
-}
 
 ModelRegistry& model_registry() {
   static ModelRegistry registry = with_builtin_families();

@@ -17,6 +17,7 @@
 
 #include "core/dataset.h"
 #include "core/options.h"
+#include "core/registry.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
@@ -58,19 +59,7 @@ ModelFamily model_family(std::string name, std::string summary,
   return family;
 }
 
-class ModelRegistry {
- public:
-  /// Adds a family; a name taken twice is a dgm::Error.
-  void add(ModelFamily family);
-  /// The family called `name`; an unknown name is a dgm::Error listing the registered ones.
-  const ModelFamily& at(const std::string& name) const;
-  bool contains(const std::string& name) const;
-  /// Registered names, in registration order.
-  std::vector<std::string> names() const;
-
- private:
-  std::vector<ModelFamily> families_;
-};
+using ModelRegistry = Registry<ModelFamily>;
 
 /// Every family dgm knows: the built-in ones, then those registered since.
 ModelRegistry& model_registry();

@@ -19,8 +19,8 @@ PpcaImpl::PpcaImpl(const PpcaOptions& options, const DataShape& shape) {
 }
 
 PpcaImpl::PpcaImpl(torch::Tensor weight, torch::Tensor mean, double noise_variance) {
-  TORCH_CHECK(weight.dim() == 2 && mean.dim() == 1 && mean.size(0) == weight.size(0),
-              "pPCA needs W [D, L] and mu [D], got ", weight.sizes(), " and ", mean.sizes());
+  if (weight.dim() != 2 || mean.dim() != 1 || mean.size(0) != weight.size(0))
+    fail("pPCA needs W [D, L] and mu [D], got {} and {}", c10::str(weight.sizes()), c10::str(mean.sizes()));
   if (!(noise_variance > 0) || !std::isfinite(noise_variance))
     fail("pPCA: the noise variance must be a positive number, got {}", noise_variance);
   noise_variance_ = register_buffer("noise_variance", torch::full({}, noise_variance, weight.options()));

@@ -116,8 +116,7 @@ TEST(Extending, ARegisteredModelTrainsCheckpointsReloadsAndEvaluatesLikeABuiltIn
                                 "train.batch_size=100", "train.lr=0.05", "train.objective=exact"});
   ImageSet all = load_images(config.data, Split::kTrain);
   TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
-  seed_everything(config.train.trainer.seed);
-  auto model = create_model(config.model, all.shape());
+  auto model = model_to_train(config, all, data);
   write_run_files(dir, config, all.shape());
   TrainerOptions options = trainer_options(config);
   options.progress = false;

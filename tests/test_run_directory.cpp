@@ -26,9 +26,7 @@ void train_into(const std::string& dir, Config config) {
   config.data.val_size = 200;
   ImageSet all = load_images(config.data, Split::kTrain).to(torch::kCPU, to_dtype(config.train.runtime.dtype));
   TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
-  seed_everything(config.train.trainer.seed);
-  auto model = create_model(config.model, all.shape());
-  model->to(to_dtype(config.train.runtime.dtype));
+  auto model = model_to_train(config, all, data);
   write_run_files(dir, config, all.shape());
   TrainerOptions options = trainer_options(config);
   options.progress = false;

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/random.h"
 
 namespace dgm {
 
@@ -107,6 +108,18 @@ std::string model_type_of(const YAML::Node& root, const std::string& source, con
   return read_text(model["type"], {where, "model.type"}, one_of([] { return model_registry().names(); }));
 }
 
+/// The valid values worth adding to a description: none when the description
+/// already names every choice.
+std::string valid_note(const OptionInfo& option) {
+  std::vector<std::string> choices = option.choices;
+  if (choices.empty() && !option.valid.empty() && option.valid.rfind("one of ", 0) == 0)
+    return " [" + option.valid + "]";
+  bool all_named = !choices.empty();
+  for (const auto& choice : choices) all_named = all_named && option.description.find(choice) != std::string::npos;
+  if (option.valid.empty() || all_named) return "";
+  return " [" + option.valid + "]";
+}
+
 void write_section(YAML::Emitter& out, const std::vector<OptionInfo>& info,
                    const std::function<void(YAML::Emitter&)>& write_pairs, bool comments) {
   if (!comments) return write_pairs(out);
@@ -118,9 +131,7 @@ void write_section(YAML::Emitter& out, const std::vector<OptionInfo>& info,
   const YAML::Node written = YAML::Load(pairs.c_str());
   for (const auto& option : info) {
     out << YAML::Key << option.name << YAML::Value << written[option.name];
-    std::string note = option.description;
-    if (!option.valid.empty()) note += " [" + option.valid + "]";
-    out << YAML::Comment(note);
+    out << YAML::Comment(option.description + valid_note(option));
   }
 }
 
@@ -183,35 +194,32 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 std::string config_to_yaml(const Config& config, bool comments) {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
-  write_section(
-      out, option_table<DataOptions>().info(),
-      [&](YAML::Emitter& o) { write_options(option_table<DataOptions>(), config.data, o); }, comments);
-  out << YAML::EndMap;
+  // One typed section: its key/value pairs (with comments) under `name`.
+  auto typed = [&](const char* name, const auto& value) {
+    using Options = std::decay_t<decltype(value)>;
+    out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    write_section(
+        out, option_table<Options>().info(),
+        [&](YAML::Emitter& o) { write_options(option_table<Options>(), value, o); }, comments);
+    out << YAML::EndMap;
+  };
+  typed("data", config.data);
   out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "type" << YAML::Value << YAML::DoubleQuoted << config.model.type;
   if (comments) out << YAML::Comment(fmt::format("the model family: {}", join_choices(model_registry().names(), ", ")));
   write_section(
       out, config.model.options.info(), [&](YAML::Emitter& o) { config.model.options.write(o); }, comments);
   out << YAML::EndMap;
-  out << YAML::Key << "train" << YAML::Value << YAML::BeginMap;
-  write_section(
-      out, option_table<TrainConfig>().info(),
-      [&](YAML::Emitter& o) { write_options(option_table<TrainConfig>(), config.train, o); }, comments);
+  typed("train", config.train);
+  typed("eval", config.eval);
   out << YAML::EndMap;
-  out << YAML::Key << "eval" << YAML::Value << YAML::BeginMap;
-  write_section(
-      out, option_table<EvalOptions>().info(),
-      [&](YAML::Emitter& o) { write_options(option_table<EvalOptions>(), config.eval, o); }, comments);
-  out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 
 std::string describe_config_keys() {
   std::string out;
   auto add = [&](const std::string& key, const OptionInfo& info) {
-    out += fmt::format("{:<28} {:<14} {}{}\n", key, info.default_value, info.description,
-                       info.valid.empty() ? "" : " [" + info.valid + "]");
+    out += fmt::format("{:<34} {:<14} {}{}\n", key, info.default_value, info.description, valid_note(info));
   };
   for (const auto& info : option_table<DataOptions>().info()) add("data." + info.name, info);
   OptionInfo type_info{"type",
@@ -227,6 +235,15 @@ std::string describe_config_keys() {
   for (const auto& info : option_table<TrainConfig>().info()) add("train." + info.name, info);
   for (const auto& info : option_table<EvalOptions>().info()) add("eval." + info.name, info);
   return out;
+}
+
+std::shared_ptr<TrainableModel> model_to_train(const Config& config, const ImageSet& all, const TrainValidation& data) {
+  seed_everything(config.train.trainer.seed);  // the initial weights
+  auto model = create_model(config.model, all.shape());
+  model->to(all.x.device(), to_dtype(config.train.runtime.dtype));
+  if (model->needs_unit_interval()) check_unit_interval(all.x, all.source);
+  model->initialize_from_data(data.train.x);
+  return model;
 }
 
 TrainerOptions trainer_options(const Config& config) {

@@ -123,7 +123,8 @@ class TiedEm final : public EmCovariance {
   }
 };
 
-class DiagEm final : public EmCovariance {
+/// Diag and spherical: second moments sum r x^2, one per dimension.
+class DiagonalEm : public EmCovariance {
  public:
   std::unique_ptr<ChunkStatistics> chunk_statistics(const GaussianMixture* mixture) const override {
     return std::make_unique<MomentChunkStatistics>(mixture, weighted_squares);
@@ -131,6 +132,10 @@ class DiagEm final : public EmCovariance {
   torch::Tensor squares_from_moments(const torch::Tensor& moments) const override {
     return moments.diagonal(0, -2, -1);
   }
+};
+
+class DiagEm final : public DiagonalEm {
+ public:
   torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
                             const torch::Tensor&, double reg_covar) const override {
     return stats.squares / counts.unsqueeze(1) - means.pow(2) + reg_covar;
@@ -143,14 +148,8 @@ class DiagEm final : public EmCovariance {
   }
 };
 
-class SphericalEm final : public EmCovariance {
+class SphericalEm final : public DiagonalEm {
  public:
-  std::unique_ptr<ChunkStatistics> chunk_statistics(const GaussianMixture* mixture) const override {
-    return std::make_unique<MomentChunkStatistics>(mixture, weighted_squares);
-  }
-  torch::Tensor squares_from_moments(const torch::Tensor& moments) const override {
-    return moments.diagonal(0, -2, -1);
-  }
   torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
                             const torch::Tensor&, double reg_covar) const override {
     return (stats.squares / counts.unsqueeze(1) - means.pow(2)).mean(-1) + reg_covar;
@@ -183,17 +182,7 @@ const EmCovariance& em_covariance(CovarianceType type) {
   static const TiedEm tied;
   static const DiagEm diag;
   static const SphericalEm spherical;
-  switch (type) {
-    case CovarianceType::kFull:
-      return full;
-    case CovarianceType::kTied:
-      return tied;
-    case CovarianceType::kDiag:
-      return diag;
-    case CovarianceType::kSpherical:
-      return spherical;
-  }
-  return full;
+  return pick_by_type<EmCovariance>(type, full, tied, diag, spherical);
 }
 
 }  // namespace dgm

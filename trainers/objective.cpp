@@ -9,7 +9,12 @@
 
 namespace dgm {
 
-std::vector<std::string> training_objective_names() { return estimator_registry().names(/*differentiable_only=*/true); }
+std::vector<std::string> training_objective_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : estimator_registry().entries())
+    if (entry.differentiable) names.push_back(entry.name);
+  return names;
+}
 
 void check_objective_options(const ObjectiveOptions& options, const std::string& where) {
   check_options(options, where);
