@@ -15,7 +15,7 @@
 // writer of a config section (errors name the file, line and key), `dgm
 // config`'s listing, the check of a struct a library user filled in by hand
 // (check_options), and command-line options with their checks and choices
-// (apps/cli_options.h). Choices are enums with names (DGM_ENUM_NAMES), parsed
+// (apps/cli_common.h). Choices are enums with names (DGM_ENUM_NAMES), parsed
 // and printed in one place: no string is compared inside the library.
 
 #include <cstdint>
