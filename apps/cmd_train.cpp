@@ -1,4 +1,4 @@
-// dgm train: config -> data -> VAE -> trainer -> run directory.
+// dgm train: config -> data -> model -> trainer -> run directory.
 
 #include <torch/torch.h>
 
@@ -49,18 +49,13 @@ int run_train(const TrainArgs& args) {
   ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);
   TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
 
-  std::shared_ptr<TrainableModel> model = model_to_train(config, all, data);
-  write_run_files(out, config, all.shape());
-
-  TrainerOptions options = trainer_options(config);
-  options.progress = !args.quiet;
-  Trainer trainer(model, Objective(config.train.objective), options);
-  RunCheckpoints checkpoints(out, args.resume);
-  trainer.add_callback(&checkpoints);
-  fmt::print(stderr, "training {} {} on {} examples of {} ({} for validation), device {}, run {}\n", model->describe(),
-             model->fits_in_closed_form() ? "in closed form" : "with " + trainer.objective().name(), data.train.size(),
+  RunTraining training(out, config, all, data, args.resume, !args.quiet);
+  const TrainableModel& model = *training.model();
+  const Trainer& trainer = training.trainer();
+  fmt::print(stderr, "training {} {} on {} examples of {} ({} for validation), device {}, run {}\n", model.describe(),
+             model.fits_in_closed_form() ? "in closed form" : "with " + trainer.objective().name(), data.train.size(),
              all.source, data.validation.size(), device.str(), out);
-  const TrainResult result = trainer.fit(data.train, data.validation);
+  const TrainResult result = training.fit();
   if (result.interrupted) {
     fmt::print(stderr, "stopped at step {}; checkpoint saved to {}. Continue with: dgm train --resume --out {}\n",
                result.step, last_checkpoint_path(out), out);

@@ -116,15 +116,9 @@ TEST(Extending, ARegisteredModelTrainsCheckpointsReloadsAndEvaluatesLikeABuiltIn
                                 "train.batch_size=100", "train.lr=0.05", "train.objective=exact"});
   ImageSet all = load_images(config.data, Split::kTrain);
   TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
-  auto model = model_to_train(config, all, data);
-  write_run_files(dir, config, all.shape());
-  TrainerOptions options = trainer_options(config);
-  options.progress = false;
-  Trainer trainer(model, Objective(config.train.objective), options);
-  RunCheckpoints checkpoints(dir, false);
-  trainer.add_callback(&checkpoints);
-  const double before = trainer.validate_elbo(binarize_seeded(data.validation.x, 1));
-  const TrainResult result = trainer.fit(data.train, data.validation);
+  RunTraining training(dir, config, all, data, /*resume=*/false, /*progress=*/false);
+  const double before = training.trainer().validate_elbo(binarize_seeded(data.validation.x, 1));
+  const TrainResult result = training.fit();
   EXPECT_GT(result.best_validation, before + 20.0);
 
   // What `dgm eval --run` and `dgm estimate --run` do: load whatever the run holds.

@@ -26,14 +26,7 @@ void train_into(const std::string& dir, Config config) {
   config.data.val_size = 200;
   ImageSet all = load_images(config.data, Split::kTrain).to(torch::kCPU, to_dtype(config.train.runtime.dtype));
   TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
-  auto model = model_to_train(config, all, data);
-  write_run_files(dir, config, all.shape());
-  TrainerOptions options = trainer_options(config);
-  options.progress = false;
-  Trainer trainer(model, Objective(config.train.objective), options);
-  RunCheckpoints checkpoints(dir, false);
-  trainer.add_callback(&checkpoints);
-  trainer.fit(data.train, data.validation);
+  RunTraining(dir, config, all, data, /*resume=*/false, /*progress=*/false).fit();
 }
 
 TEST(RunDirectory, HoldsAnyModelTypeAndLoadsWhatWasSaved) {

@@ -127,4 +127,16 @@ void RunCheckpoints::on_stop(TrainableModel& model, torch::optim::Optimizer* opt
   save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
 }
 
+RunTraining::RunTraining(std::string dir, const Config& config, const ImageSet& all, const TrainValidation& data,
+                         bool resume, bool progress)
+    : data_(data), model_(model_to_train(config, all, data)), checkpoints_(dir, resume) {
+  write_run_files(dir, config, all.shape());
+  TrainerOptions options = trainer_options(config);
+  options.progress = progress;
+  trainer_ = std::make_unique<Trainer>(model_, Objective(config.train.objective), options);
+  trainer_->add_callback(&checkpoints_);
+}
+
+TrainResult RunTraining::fit() { return trainer_->fit(data_.train, data_.validation); }
+
 }  // namespace dgm

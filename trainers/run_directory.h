@@ -67,4 +67,27 @@ class RunCheckpoints : public TrainerCallback {
   bool resume_;
 };
 
+/// What `dgm train` does between loading the data and drawing its pictures:
+/// the model (model_to_train), config.yaml and run.json in `dir`, and a
+/// trainer that keeps the run's checkpoints and metrics (continuing from
+/// last.pt with `resume`). `data` must outlive it.
+class RunTraining {
+ public:
+  RunTraining(std::string dir, const Config& config, const ImageSet& all, const TrainValidation& data, bool resume,
+              bool progress = true);
+  RunTraining(const RunTraining&) = delete;
+  RunTraining& operator=(const RunTraining&) = delete;
+
+  /// Trains (or fits in closed form) on data.train, validating on data.validation.
+  TrainResult fit();
+  const std::shared_ptr<TrainableModel>& model() const { return model_; }
+  Trainer& trainer() { return *trainer_; }
+
+ private:
+  const TrainValidation& data_;
+  std::shared_ptr<TrainableModel> model_;
+  std::unique_ptr<Trainer> trainer_;
+  RunCheckpoints checkpoints_;
+};
+
 }  // namespace dgm
