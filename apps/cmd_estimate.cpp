@@ -115,6 +115,10 @@ int run_estimate(EstimateArgs args) {
   std::map<std::string, std::vector<double>> means_by_name;
   for (const EstimatorEntry* estimator : estimators) {
     if (estimator->kind == EstimateKind::kExact) continue;  // the reference line, computed once above
+    if (estimator->applies && !estimator->applies(model)) {
+      if (args.estimators.empty()) continue;  // every estimator that applies
+      fail("--estimators: {} does not apply to {}", estimator->name, model.describe());
+    }
     const std::string& name = estimator->name;
     for (const int64_t k : ks) {
       std::vector<double> means;

@@ -1,11 +1,13 @@
 #include "estimators/registry.h"
 
 #include "core/error.h"
+#include "estimators/class_sum.h"
 #include "estimators/elbo.h"
 #include "estimators/exact_marginal.h"
 #include "estimators/importance_sampling.h"
 #include "estimators/iwae_bound.h"
 #include "estimators/naive_monte_carlo.h"
+#include "models/class_latent.h"
 
 namespace dgm {
 namespace {
@@ -55,6 +57,13 @@ EstimatorRegistry with_builtin_estimators() {
          const torch::Tensor& mask) { return from_value(exact_log_marginal(model, x, options, mask)); }};
   exact.takes_k = false;
   registry.add(exact);
+  EstimatorEntry class_sum{
+      "class_sum", "z = (y, w): the sum over the classes y, importance sampling over w with q(w | x, y)",
+      EstimateKind::kUnbiased, true,
+      [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+         const torch::Tensor& mask) { return from_value(class_sum_log_marginal(model, x, options, mask)); }};
+  class_sum.applies = [](LatentVariableModel& model) { return class_latent(model) != nullptr; };
+  registry.add(class_sum);
   return registry;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Every estimator of log p(x), by name: what `dgm estimate --estimators`
 // lists, what train.objective may name, and what the config checks against.
-// The built-in ones are naive, is, iwae, elbo and exact; a new estimator is
+// The built-in ones are naive, is, iwae, elbo, exact and class_sum; a new
+// estimator is
 // one new file and one registration:
 //
 //   static const dgm::RegisterEstimator mine({"mine", "what it computes", dgm::EstimateKind::kLowerBound,
@@ -61,6 +62,9 @@ struct EstimatorEntry {
   bool takes_gradient = false;
   /// It reads EstimatorOptions::k (an exact sum does not).
   bool takes_k = true;
+  /// Whether it works on a model (empty: on every model). `dgm estimate`
+  /// runs, unless told which, every registered estimator that applies.
+  std::function<bool(LatentVariableModel& model)> applies;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;

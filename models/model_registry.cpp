@@ -1,6 +1,7 @@
 #include "models/model_registry.h"
 
 #include "core/error.h"
+#include "models/m2.h"
 #include "models/ppca.h"
 #include "models/sigmoid_belief_net.h"
 #include "models/vae.h"
@@ -21,6 +22,9 @@ ModelRegistry with_builtin_families() {
       [](const SigmoidBeliefNetOptions& options, const DataShape& shape) {
         return SigmoidBeliefNet(options, shape).ptr();
       }));
+  registry.add(model_family<M2Options>(
+      "m2", "M2 (Kingma et al. 2014): z = (y, w), a class y and the rest w; p(y | x) by the sum over y",
+      [](const M2Options& options, const DataShape& shape) { return M2(options, shape).ptr(); }));
   return registry;
 }
 

@@ -172,7 +172,7 @@ TEST(Config, ModelKeysAreThoseOfTheModelType) {
   EXPECT_NE(message.find("model.type sbn takes latent_dim, enumeration_chunk"), std::string::npos) << message;
   message = error_of("model:\n  type: transformer\n");
   EXPECT_NE(message.find("exp.yaml:2"), std::string::npos) << message;
-  EXPECT_NE(message.find("use one of vae, ppca, sbn"), std::string::npos) << message;
+  EXPECT_NE(message.find("use one of vae, ppca, sbn, m2"), std::string::npos) << message;
   // model.type given by --set decides which keys the file may hold.
   EXPECT_NO_THROW(parse_config("model:\n  latent_dim: 3\n", "x", {"model.type=ppca"}));
 }

@@ -1,0 +1,84 @@
+#pragma once
+// M2 of Kingma, Rezende, Mohamed and Welling 2014 ("Semi-supervised learning
+// with deep generative models"): an attribute y ~ Cat(1/K) and the rest
+// w ~ N(0, I) cause x ~ p(x | y, w) (a decoder, Bernoulli or Gaussian); the
+// proposal is a classifier q(y | x) and an encoder q(w | x, y). Its latent is
+// z = (y, w) (models/class_latent.h): every estimator of dgm works on it by
+// drawing z, and computations that sum over y exactly use its
+// ClassLatentModel side. Without labels the same model clusters (a
+// Gaussian-mixture VAE). Registered as model.type "m2".
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "core/dataset.h"
+#include "core/options.h"
+#include "models/class_latent.h"
+#include "models/likelihood.h"
+#include "models/mlp.h"
+
+namespace dgm {
+
+// clang-format off
+#define DGM_M2_OPTIONS(X)                                                                                            \
+  X(int64_t, classes, 10, "values of the attribute y, uniform under the prior", between(2, 100000))               \
+  X(int64_t, latent_dim, 50, "dimensions of w, the latent besides y", between(1, 100000))                         \
+  X(std::vector<int64_t>, hidden, (std::vector<int64_t>{500}),                                                       \
+    "hidden widths of the classifier q(y|x) and of the encoder q(w|x,y); the decoder p(x|y,w) mirrors them",      \
+    at_least(1))                                                                                                     \
+  X(Activation, activation, Activation::kSoftplus, "relu, tanh, elu, leaky_relu, softplus (the paper's) or gelu",  \
+    any_value())                                                                                                     \
+  X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data) or gaussian "        \
+    "(continuous data)", any_value())                                                                               \
+  X(bool, learn_variance, true, "gaussian: learn one variance per pixel, or keep it fixed", any_value())             \
+  X(double, variance, 1.0, "gaussian: the (initial) per-pixel variance", above(0))
+// clang-format on
+
+/// The model.* options of model.type m2.
+struct M2Options {
+  DGM_M2_OPTIONS(DGM_OPTION_MEMBER)
+};
+DGM_OPTION_TABLE(M2Options, DGM_M2_OPTIONS)
+
+class M2Impl : public TrainableModel, public ClassLatentModel {
+ public:
+  /// An M2 with fresh parameters for examples of `shape`.
+  M2Impl(const M2Options& options, const DataShape& shape);
+
+  /// p(y) p(w) = Cat(1/K) N(0, I).
+  std::shared_ptr<Distribution> prior(int64_t batch) override;
+  /// q(y | x) q(w | x, y). Under a mask, missing entries are set to 0 before
+  /// the networks see them (the VAE's convention).
+  std::shared_ptr<Distribution> proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
+  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) override;
+
+  int64_t classes() const override { return options_.classes; }
+  torch::Tensor class_log_prior() override;
+  torch::Tensor class_log_proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  DiagNormal rest_proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  torch::Tensor log_likelihood_given_class(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w,
+                                           const torch::Tensor& mask = {}) override;
+  /// The decoder's raw output (logits or Gaussian means) for y int64 [...] and w [..., W].
+  torch::Tensor decode(const torch::Tensor& y, const torch::Tensor& w);
+
+  int64_t data_dim() const override { return shape_.dim; }
+  /// 1 + W: the class, then w.
+  int64_t latent_dim() const override { return 1 + options_.latent_dim; }
+  bool needs_unit_interval() const override { return options_.likelihood == Likelihood::kBernoulli; }
+  std::string describe() const override;
+  const M2Options& options() const { return options_; }
+
+ private:
+  /// y's one-hot code in the dtype of the parameters: int64 [...] -> [..., K].
+  torch::Tensor one_hot(const torch::Tensor& y) const;
+  M2Options options_;
+  DataShape shape_;
+  Mlp classifier_{nullptr}, encoder_{nullptr}, decoder_{nullptr};
+  torch::Tensor log_variance_;  // Gaussian likelihood: per-pixel log-variance [D]
+};
+TORCH_MODULE(M2);
+
+}  // namespace dgm
