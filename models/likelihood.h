@@ -1,6 +1,11 @@
 #pragma once
 // What p(x | z) is for the decoder-based models (a native VAE, a TorchScript pair).
 
+#include <torch/types.h>
+
+#include <memory>
+
+#include "core/distributions.h"
 #include "core/options.h"
 
 namespace dgm {
@@ -10,5 +15,16 @@ enum class Likelihood {
   kGaussian,   ///< means, with a per-pixel variance
 };
 DGM_ENUM_NAMES(Likelihood, "likelihood", {Likelihood::kBernoulli, "bernoulli"}, {Likelihood::kGaussian, "gaussian"});
+
+/// p(x | z) from a decoder's output `out` [..., D]: Bernoulli with logits
+/// `out`, or a diagonal Gaussian with means `out` and log-variances `log_var`
+/// (broadcast to out's shape; unused for Bernoulli).
+std::shared_ptr<Distribution> decoder_distribution(Likelihood likelihood, const torch::Tensor& out,
+                                                   const torch::Tensor& log_var);
+
+/// log p(x | z) of decoder_distribution summed over the observed entries of
+/// x [B, D] (all of them without a mask): [...].
+torch::Tensor decoder_log_likelihood(Likelihood likelihood, const torch::Tensor& out, const torch::Tensor& log_var,
+                                     const torch::Tensor& x, const torch::Tensor& mask);
 
 }  // namespace dgm

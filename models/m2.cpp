@@ -69,19 +69,12 @@ torch::Tensor M2Impl::decode(const torch::Tensor& y, const torch::Tensor& w) {
 }
 
 std::shared_ptr<Distribution> M2Impl::likelihood(const torch::Tensor& z) {
-  auto out = decode(class_of(z), rest_of(z));
-  if (options_.likelihood == Likelihood::kBernoulli) return std::make_shared<Bernoulli>(out);
-  return std::make_shared<DiagNormal>(DiagNormal::from_log_var(out, log_variance_.expand_as(out)));
+  return decoder_distribution(options_.likelihood, decode(class_of(z), rest_of(z)), log_variance_);
 }
 
 torch::Tensor M2Impl::log_likelihood_given_class(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w,
                                                  const torch::Tensor& mask) {
-  auto out = decode(y, w);
-  torch::Tensor elements = options_.likelihood == Likelihood::kBernoulli
-                               ? Bernoulli(out).log_prob_elements(x)
-                               : DiagNormal::from_log_var(out, log_variance_.expand_as(out)).log_prob_elements(x);
-  if (mask.defined()) elements = elements * mask;
-  return elements.sum(-1);
+  return decoder_log_likelihood(options_.likelihood, decode(y, w), log_variance_, x, mask);
 }
 
 torch::Tensor M2Impl::log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask) {

@@ -106,17 +106,13 @@ std::shared_ptr<Distribution> TorchScriptVae::proposal(const torch::Tensor& x, c
 
 std::shared_ptr<Distribution> TorchScriptVae::likelihood(const torch::Tensor& z) {
   auto [first, logvar] = decode(z);
-  if (likelihood_ == Likelihood::kBernoulli) return std::make_shared<Bernoulli>(first);
-  return std::make_shared<DiagNormal>(DiagNormal::from_log_var(first, logvar));
+  return decoder_distribution(likelihood_, first, logvar);
 }
 
 torch::Tensor TorchScriptVae::log_likelihood(const torch::Tensor& x, const torch::Tensor& z,
                                              const torch::Tensor& mask) {
   auto [first, logvar] = decode(z);
-  auto elements = likelihood_ == Likelihood::kBernoulli ? Bernoulli(first).log_prob_elements(x)
-                                                        : DiagNormal::from_log_var(first, logvar).log_prob_elements(x);
-  if (mask.defined()) elements = elements * mask;
-  return elements.sum(-1);
+  return decoder_log_likelihood(likelihood_, first, logvar, x, mask);
 }
 
 }  // namespace dgm

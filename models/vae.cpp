@@ -123,21 +123,11 @@ void VaeImpl::init_output_bias(const torch::Tensor& data_mean) {
 }
 
 std::shared_ptr<Distribution> VaeImpl::likelihood(const torch::Tensor& z) {
-  auto out = decode(z);
-  if (options_.likelihood == Likelihood::kBernoulli) return std::make_shared<Bernoulli>(out);
-  return std::make_shared<DiagNormal>(DiagNormal::from_log_var(out, log_variance_.expand_as(out)));
+  return decoder_distribution(options_.likelihood, decode(z), log_variance_);
 }
 
 torch::Tensor VaeImpl::log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask) {
-  auto out = decode(z);
-  torch::Tensor elements;
-  if (options_.likelihood == Likelihood::kBernoulli) {
-    elements = Bernoulli(out).log_prob_elements(x);
-  } else {
-    elements = DiagNormal::from_log_var(out, log_variance_.expand_as(out)).log_prob_elements(x);
-  }
-  if (mask.defined()) elements = elements * mask;
-  return elements.sum(-1);
+  return decoder_log_likelihood(options_.likelihood, decode(z), log_variance_, x, mask);
 }
 
 }  // namespace dgm
