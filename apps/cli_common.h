@@ -32,6 +32,11 @@ Command add_inpaint_command(CLI::App& parent);
 Command add_gmm_command(CLI::App& parent);
 Command add_export_command(CLI::App& parent);
 Command add_import_command(CLI::App& parent);
+Command add_attributes_command(CLI::App& parent);
+Command add_edit_command(CLI::App& parent);
+Command add_traverse_command(CLI::App& parent);
+Command add_interpolate_command(CLI::App& parent);
+Command add_probe_command(CLI::App& parent);
 
 /// A mistake in how a command was called (a missing model source, options
 /// that do not go together): printed with the usage line, exit status 2.

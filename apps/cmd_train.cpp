@@ -47,14 +47,16 @@ int run_train(const TrainArgs& args) {
 
   const torch::Dtype dtype = to_dtype(config.train.runtime.dtype);
   ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);
-  TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
+  TrainValidation data = training_data(config, all);
 
   RunTraining training(out, config, all, data, args.resume, !args.quiet);
   const TrainableModel& model = *training.model();
   const Trainer& trainer = training.trainer();
-  fmt::print(stderr, "training {} {} on {} examples of {} ({} for validation), device {}, run {}\n", model.describe(),
+  const std::string labelled =
+      trainer.objective().takes_labels() ? fmt::format(" ({} labelled)", data.train.labelled()) : "";
+  fmt::print(stderr, "training {} {} on {} examples{} of {} ({} for validation), device {}, run {}\n", model.describe(),
              model.fits_in_closed_form() ? "in closed form" : "with " + trainer.objective().name(), data.train.size(),
-             all.source, data.validation.size(), device.str(), out);
+             labelled, all.source, data.validation.size(), device.str(), out);
   const TrainResult result = training.fit();
   if (result.interrupted) {
     fmt::print(stderr, "stopped at step {}; checkpoint saved to {}. Continue with: dgm train --resume --out {}\n",

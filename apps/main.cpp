@@ -42,9 +42,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   std::vector<dgm::Command> commands{
-      dgm::add_train_command(app),    dgm::add_eval_command(app),    dgm::add_sample_command(app),
-      dgm::add_estimate_command(app), dgm::add_inpaint_command(app), dgm::add_gmm_command(app),
-      dgm::add_export_command(app),   dgm::add_import_command(app),  dgm::add_config_command(app)};
+      dgm::add_train_command(app),       dgm::add_eval_command(app),    dgm::add_sample_command(app),
+      dgm::add_estimate_command(app),    dgm::add_inpaint_command(app), dgm::add_gmm_command(app),
+      dgm::add_export_command(app),      dgm::add_import_command(app),  dgm::add_config_command(app),
+      dgm::add_attributes_command(app),  dgm::add_edit_command(app),    dgm::add_traverse_command(app),
+      dgm::add_interpolate_command(app), dgm::add_probe_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

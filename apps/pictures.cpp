@@ -3,13 +3,23 @@
 #include <torch/torch.h>
 
 #include "core/png_grid.h"
+#include "models/class_latent.h"
 #include "models/generation.h"
+#include "models/latent_walks.h"
 
 namespace dgm {
 
 void write_samples_png(LatentVariableModel& model, int64_t n, const std::vector<int64_t>& image_shape,
                        const std::string& path) {
-  write_png_grid(path, sample_means(model, n), image_shape);
+  ClassLatentModel* classes = class_latent(model);
+  if (classes == nullptr || classes->classes() > 64) return write_png_grid(path, sample_means(model, n), image_shape);
+  // z = (y, w): one row per class, each with 8 draws of w from p(w).
+  torch::NoGradGuard no_grad;
+  constexpr int64_t kPerClass = 8;
+  const int64_t k = classes->classes();
+  auto y = torch::arange(k, torch::kLong).repeat_interleave(kPerClass);
+  auto w = classes->rest_prior(k * kPerClass).sample(1)[0];
+  write_png_grid(path, decode_codes(model, join_class_and_rest(y.to(w.device()), w)), image_shape, kPerClass);
 }
 
 void write_reconstructions_png(LatentVariableModel& model, const torch::Tensor& x,

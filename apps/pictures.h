@@ -11,7 +11,8 @@
 
 namespace dgm {
 
-/// n samples (likelihood means) as a grid.
+/// n samples (likelihood means) as a grid; for z = (y, w), one row of 8 per
+/// class instead (y fixed, w drawn from p(w)).
 void write_samples_png(LatentVariableModel& model, int64_t n, const std::vector<int64_t>& image_shape,
                        const std::string& path);
 

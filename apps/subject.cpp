@@ -56,6 +56,7 @@ Subject run_subject(const SubjectOptions& options, const torch::Device& device) 
                       options.seed.value_or(config.eval.seed), kExamplesStream);
   subject.image_shape = set.image_shape.empty() ? subject.image_shape : set.image_shape;
   subject.source = set.source;
+  subject.labels = set.labels;
   return subject;
 }
 
@@ -74,6 +75,7 @@ Subject torchscript_subject(const SubjectOptions& options, const torch::Device& 
   // A foreign model's data is used as given unless the user says how it was trained.
   subject.x = prepare(set, *model, options, options.binarize.value_or(Binarization::kNone), options.seed.value_or(0),
                       kExamplesStream);
+  subject.labels = set.labels;
   auto all = subject.x;
   subject.training_examples = [all] { return all; };
   return subject;
@@ -101,6 +103,7 @@ Subject reference_subject(const SubjectOptions& options, const torch::Device& de
   const Binarization binary = reference.model->needs_unit_interval() ? Binarization::kFixed : Binarization::kNone;
   subject.x =
       prepare(set, *reference.model, options, options.binarize.value_or(binary), fit.seed, kReferenceExamplesStream);
+  subject.labels = set.labels;
   return subject;
 }
 
@@ -178,6 +181,12 @@ Subject load_subject(const SubjectOptions& options) {
   if (!options.run.empty()) return run_subject(options, device);
   if (!options.encoder.empty()) return torchscript_subject(options, device);
   return reference_subject(options, device);
+}
+
+void check_example_index(const Subject& subject, int64_t index, const std::string& flag) {
+  const int64_t n = subject.x.size(0);
+  if (index < 0 || index >= n)
+    fail("{} {}: there is no such example; {} has {} (0 .. {})", flag, index, subject.source, n, n - 1);
 }
 
 }  // namespace dgm

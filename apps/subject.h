@@ -55,6 +55,9 @@ struct Subject {
   /// where the model needs binary data (once, under the seed).
   torch::Tensor x;
   std::vector<int64_t> image_shape;
+  /// The examples' classes, int64 [n] (-1 = unknown), where their source has
+  /// labels (an IDX label file, data.label_column); undefined otherwise.
+  torch::Tensor labels;
   /// The model, one line.
   std::string description;
   /// Where the examples came from.
@@ -75,5 +78,9 @@ void add_subject_options(CLI::App& app, SubjectOptions& options, int64_t default
 
 /// Loads the model and the examples. No model source, or two, is a UsageError.
 Subject load_subject(const SubjectOptions& options);
+
+/// Checks that `index` (given as `flag`) names one of the subject's
+/// examples; otherwise a dgm::Error that says which are there.
+void check_example_index(const Subject& subject, int64_t index, const std::string& flag);
 
 }  // namespace dgm

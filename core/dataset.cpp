@@ -28,11 +28,18 @@ ImageSet ImageSet::first(int64_t n) const {
   return {x.slice(0, 0, n), image_shape, source, labels.defined() ? labels.slice(0, 0, n) : labels};
 }
 
+ImageSet ImageSet::select(const torch::Tensor& index) const {
+  return {x.index_select(0, index.to(x.device())), image_shape, source,
+          labels.defined() ? labels.index_select(0, index.to(labels.device())) : labels};
+}
+
+int64_t ImageSet::labelled() const { return labels.defined() ? (labels >= 0).sum().item<int64_t>() : 0; }
+
 ImageSet load_examples(DataOptions options, const std::string& path, Split split, int64_t n) {
   std::error_code ec;
   ImageSet set;
   if (!path.empty() && !fs::is_directory(path, ec)) {
-    set = read_images(path);
+    set = read_images(path, options.label_column);
   } else {
     if (!path.empty()) options.path = path;
     set = load_images(options, split);
@@ -42,10 +49,10 @@ ImageSet load_examples(DataOptions options, const std::string& path, Split split
 
 namespace {
 
-/// The IDX stem of a split's images or labels in an MNIST-format directory.
-std::string idx_stem(Split split, bool labels) {
-  return fmt::format("{}-{}-idx{}-ubyte", split == Split::kTrain ? "train" : "t10k", labels ? "labels" : "images",
-                     labels ? 1 : 3);
+/// The IDX stem of a split's images in an MNIST-format directory (their
+/// labels are found beside them, see labels_beside).
+std::string idx_stem(Split split) {
+  return fmt::format("{}-images-idx3-ubyte", split == Split::kTrain ? "train" : "t10k");
 }
 
 /// The file `stem`[.gz] in `dir`, or "".
@@ -63,7 +70,7 @@ std::string find_idx(const std::string& dir, const std::string& stem) {
 std::string images_file(const DataOptions& options, Split split) {
   std::error_code ec;
   if (fs::is_directory(options.path, ec)) {
-    const std::string stem = idx_stem(split, false);
+    const std::string stem = idx_stem(split);
     auto found = find_idx(options.path, stem);
     if (found.empty())
       fail("data directory {} has no {}[.gz] for the {} split{}", options.path, stem, to_string(split),
@@ -81,12 +88,67 @@ std::string images_file(const DataOptions& options, Split split) {
   return options.path;
 }
 
-ImageSet read_images(const std::string& path) {
+namespace {
+
+/// The IDX label file beside an IDX images file ("t10k-images-idx3-ubyte.gz"
+/// -> "t10k-labels-idx1-ubyte[.gz]"), or "" when there is none.
+std::string labels_beside(const std::string& images_path) {
+  const fs::path path(images_path);
+  std::string name = path.filename().string();
+  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
+  for (const auto& [images, labels] : {std::pair<std::string, std::string>{"images-idx3", "labels-idx1"},
+                                       std::pair<std::string, std::string>{"images.idx3", "labels.idx1"}}) {
+    const auto at = name.find(images);
+    if (at == std::string::npos) continue;
+    std::string stem = name;
+    stem.replace(at, images.size(), labels);
+    return find_idx(path.parent_path().string(), stem);
+  }
+  return "";
+}
+
+/// Labels from an IDX file for the `count` examples of `images`.
+torch::Tensor read_label_file(const std::string& labels_path, int64_t count, const std::string& images) {
+  auto labels = read_idx(labels_path);
+  if (labels.dim() != 1 || labels.size(0) != count)
+    fail("{} has {} labels of shape {}, but {} has {} examples", labels_path, labels.numel(), c10::str(labels.sizes()),
+         images, count);
+  return labels.to(torch::kLong);
+}
+
+/// Column `column` of a [N, D] file as int64 labels (-1 = unknown class).
+torch::Tensor label_column_of(const torch::Tensor& raw, int64_t column, const std::string& path) {
+  if (raw.dim() != 2)
+    fail("{} has shape {}: data.label_column needs a table of examples [N, D]; unset it for pictures", path,
+         c10::str(raw.sizes()));
+  if (column >= raw.size(1))
+    fail("data.label_column = {}, but {} has only {} columns (0 .. {})", column, path, raw.size(1), raw.size(1) - 1);
+  auto values = raw.select(1, column).to(torch::kFloat64);
+  auto bad = (values != values.round()) | (values < -1) | ~torch::isfinite(values);
+  if (bad.any().item<bool>()) {
+    const int64_t row = bad.nonzero()[0][0].item<int64_t>();
+    fail("{}: row {} has {} in the label column {}: a label is a class 0, 1, 2, ... (or -1 for an unknown class)", path,
+         row + 1, values[row].item<double>(), column);
+  }
+  return values.to(torch::kLong);
+}
+
+}  // namespace
+
+ImageSet read_images(const std::string& path, int64_t label_column) {
   torch::Tensor raw = read_data_file(path);
   if (raw.dim() < 2 || raw.dim() > 4)
     fail("{} has shape {}: expected [N, D], [N, H, W] or [N, C, H, W]", path, c10::str(raw.sizes()));
   ImageSet set;
   set.source = path;
+  if (label_column >= 0) {
+    set.labels = label_column_of(raw, label_column, path);
+    if (raw.size(1) == 1) fail("{} holds only the label column {}: it has no values to model", path, label_column);
+    raw = torch::cat({raw.narrow(1, 0, label_column), raw.narrow(1, label_column + 1, raw.size(1) - label_column - 1)},
+                     1);
+  } else if (const auto beside = labels_beside(path); !beside.empty()) {
+    set.labels = read_label_file(beside, raw.size(0), path);
+  }
   if (raw.dim() == 3) set.image_shape = {raw.size(1), raw.size(2)};
   if (raw.dim() == 4) set.image_shape = {raw.size(1), raw.size(2), raw.size(3)};
   if (raw.dim() == 2) {
@@ -105,18 +167,7 @@ ImageSet read_images(const std::string& path) {
 }
 
 ImageSet load_images(const DataOptions& options, Split split) {
-  ImageSet set = read_images(images_file(options, split));
-  std::error_code ec;
-  if (fs::is_directory(options.path, ec)) {
-    const auto labels_path = find_idx(options.path, idx_stem(split, true));
-    if (!labels_path.empty()) {
-      auto labels = read_idx(labels_path);
-      if (labels.dim() != 1 || labels.size(0) != set.size())
-        fail("{} has {} labels of shape {}, but {} has {} examples", labels_path, labels.numel(),
-             c10::str(labels.sizes()), set.source, set.size());
-      set.labels = labels.to(torch::kLong);
-    }
-  }
+  ImageSet set = read_images(images_file(options, split), options.label_column);
   if (split == Split::kTrain && options.limit > 0) set = set.first(options.limit);
   return set;
 }
@@ -128,11 +179,47 @@ TrainValidation split_validation(const ImageSet& all, int64_t val_size, uint64_t
   auto order = torch::randperm(all.size(), torch::TensorOptions().dtype(torch::kLong));
   auto val_index = order.slice(0, 0, val_size).to(all.x.device());
   auto train_index = order.slice(0, val_size).to(all.x.device());
-  auto pick = [&](const torch::Tensor& index) {
-    return ImageSet{all.x.index_select(0, index), all.image_shape, all.source,
-                    all.labels.defined() ? all.labels.index_select(0, index.to(all.labels.device())) : torch::Tensor()};
-  };
-  return {pick(train_index), pick(val_index)};
+  return {all.select(train_index), all.select(val_index)};
+}
+
+ImageSet keep_labels_per_class(const ImageSet& set, int64_t per_class, uint64_t seed) {
+  if (per_class < 0) return set;
+  if (!set.labels.defined()) {
+    if (per_class == 0) return set;
+    fail(
+        "data.labels_per_class = {} needs labels, but {} has none: use an MNIST-format directory (its "
+        "*-labels-idx1-ubyte files), an IDX images file with its labels file beside it, or data.label_column for a "
+        "CSV or NPY file",
+        per_class, set.source);
+  }
+  ImageSet out = set;
+  auto labels = set.labels.to(torch::kCPU);
+  auto kept = torch::full_like(labels, -1);
+  if (per_class > 0) {
+    seed_everything(derive_seed(seed, 0x1abe1));
+    const int64_t classes = labels.max().item<int64_t>() + 1;
+    for (int64_t c = 0; c < classes; ++c) {
+      auto members = (labels == c).nonzero().flatten();
+      if (members.numel() == 0) continue;
+      if (members.numel() < per_class)
+        fail("data.labels_per_class = {}, but class {} has only {} labelled training examples in {}; lower it",
+             per_class, c, members.numel(), set.source);
+      auto chosen = members.index_select(0, torch::randperm(members.numel(), torch::kLong).slice(0, 0, per_class));
+      kept.index_fill_(0, chosen, c);
+    }
+  }
+  out.labels = kept.to(set.labels.device());
+  return out;
+}
+
+void check_labels(const ImageSet& set, int64_t classes, const std::string& what) {
+  if (!set.labels.defined() || set.labels.numel() == 0) return;
+  const int64_t low = set.labels.min().item<int64_t>(), high = set.labels.max().item<int64_t>();
+  if (low < -1)
+    fail("{} has the label {}: a label is a class 0 .. {} (or -1 for a hidden one)", set.source, low, classes - 1);
+  if (high >= classes)
+    fail("{} has labels up to {} ({} classes), but {} = {}: set {}={} or more", set.source, high, high + 1, what,
+         classes, what, high + 1);
 }
 
 torch::Tensor binarize(const torch::Tensor& x) { return torch::bernoulli(x); }

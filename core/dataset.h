@@ -36,7 +36,13 @@ DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"})
   X(Binarization, binarize, Binarization::kDynamic,                                                               \
     "dynamic (resampled every epoch), fixed (seeded, once) or none", any_value())                                 \
   X(int64_t, val_size, 5000, "training examples held out (seeded) for validation", at_least(1))                  \
-  X(int64_t, limit, 0, "use only the first N training examples (0 = all)", at_least(0))
+  X(int64_t, limit, 0, "use only the first N training examples (0 = all)", at_least(0))                          \
+  X(int64_t, label_column, -1,                                                                                    \
+    "a CSV or NPY [N, D] file's column that holds each example's class, taken out of the examples (-1 = none; "  \
+    "IDX files find their labels beside them)", at_least(-1))                                                     \
+  X(int64_t, labels_per_class, -1,                                                                                \
+    "labels the training split keeps: -1 every label the data has, 0 none (unsupervised), N per class (seeded, "  \
+    "balanced; the others hidden)", at_least(-1))
 // clang-format on
 
 /// The data.* section of a config: which examples, and how they are binarized.
@@ -59,8 +65,9 @@ struct ImageSet {
   std::vector<int64_t> image_shape;
   /// The file the examples came from, for messages.
   std::string source;
-  /// int64 [N] class labels where the source has them (an IDX directory's
-  /// *-labels-idx1-ubyte files); undefined otherwise.
+  /// int64 [N] class labels where the source has them (the IDX label file
+  /// beside the images, data.label_column of a CSV or NPY file), -1 where an
+  /// example's class is hidden; undefined when the source has none.
   torch::Tensor labels;
 
   int64_t size() const { return x.size(0); }
@@ -71,6 +78,10 @@ struct ImageSet {
   }
   /// The first n examples (all when n <= 0 or n >= size()).
   ImageSet first(int64_t n) const;
+  /// The examples of `index` (int64 [M], on any device), labels with them.
+  ImageSet select(const torch::Tensor& index) const;
+  /// Examples whose class is known (label >= 0); 0 without labels.
+  int64_t labelled() const;
 };
 
 /// The examples file of `split` for `options`: a directory is searched for
@@ -78,8 +89,12 @@ struct ImageSet {
 std::string images_file(const DataOptions& options, Split split);
 
 /// Reads a data file of examples (any registered reader, core/data_sources.h):
-/// [N, D], [N, H, W] or [N, C, H, W]. Non-finite values are an error naming the file.
-ImageSet read_images(const std::string& path);
+/// [N, D], [N, H, W] or [N, C, H, W]. Non-finite values are an error naming the
+/// file. Labels come from the IDX label file beside an IDX images file
+/// (t10k-images-idx3-ubyte -> t10k-labels-idx1-ubyte, gzip or raw) or, with
+/// `label_column` >= 0, from that column of a [N, D] file (whole numbers, -1
+/// for an unknown class), which is then taken out of the examples.
+ImageSet read_images(const std::string& path, int64_t label_column = -1);
 
 /// images_file + read_images (with labels from an IDX directory), with
 /// data.limit applied to the training split.
@@ -97,6 +112,17 @@ struct TrainValidation {
 
 /// Holds out `val_size` examples chosen by a permutation seeded with `seed`.
 TrainValidation split_validation(const ImageSet& all, int64_t val_size, uint64_t seed);
+
+/// data.labels_per_class applied to a training split: -1 keeps every label,
+/// 0 hides them all, N keeps N of each class (chosen by a permutation seeded
+/// with `seed`) and hides the rest (label -1). N with no labels, or a class
+/// with fewer than N labelled examples, is a dgm::Error naming the source.
+ImageSet keep_labels_per_class(const ImageSet& set, int64_t per_class, uint64_t seed);
+
+/// Checks that the labels of `set` (where it has them) are classes of a model
+/// with `classes` values: -1 (hidden) or 0 .. classes - 1; `what` names the
+/// setting to change ("model.classes").
+void check_labels(const ImageSet& set, int64_t classes, const std::string& what);
 
 /// One Bernoulli draw per pixel with probability x (x in [0, 1]), using the
 /// current generator state.

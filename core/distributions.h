@@ -29,6 +29,10 @@ class Distribution {
   virtual torch::Tensor mean() const;
   /// False where mean() throws: values that are labels (a category, an index).
   virtual bool has_mean() const { return true; }
+  /// One value that stands for the distribution, [*batch, *event], for
+  /// reconstructions and codes: the mean by default; the most probable value
+  /// where values are labels. Throws where there is neither.
+  virtual torch::Tensor point_estimate() const { return mean(); }
   virtual bool has_rsample() const { return false; }
   virtual std::string name() const = 0;
 };
@@ -123,6 +127,8 @@ class Categorical : public Distribution {
   torch::Tensor entropy() const override;
   std::string name() const override { return "Categorical"; }
   bool has_mean() const override { return false; }
+  /// The most probable class [*batch].
+  torch::Tensor point_estimate() const override { return log_probs_.argmax(-1); }
   /// Normalized log-probabilities [*batch, K].
   const torch::Tensor& log_probs() const { return log_probs_; }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "core/numerics.h"
@@ -37,6 +38,24 @@ torch::Tensor class_log_joint(LatentVariableModel& model, const torch::Tensor& x
 torch::Tensor class_log_posterior(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
                                   const torch::Tensor& mask) {
   return torch::log_softmax(class_log_joint(model, x, options, mask), -1);
+}
+
+ClassPosteriors class_posteriors(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                                 int64_t batch_size, const torch::Tensor& mask) {
+  ClassLatentModel* classes = class_latent(model);
+  if (classes == nullptr)
+    fail("p(y | x) needs a model whose latent has a class y (model.type m2); {} has none", model.describe());
+  if (batch_size < 1) fail("class posteriors: batch size {} must be at least 1", batch_size);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> by_sum, amortised;
+  for (int64_t start = 0; start < x.size(0); start += batch_size) {
+    const int64_t end = std::min(x.size(0), start + batch_size);
+    auto rows = x.slice(0, start, end);
+    auto rows_mask = mask.defined() ? mask.slice(0, start, end) : mask;
+    by_sum.push_back(class_log_posterior(model, rows, options, rows_mask));
+    amortised.push_back(classes->class_log_proposal(rows, rows_mask));
+  }
+  return {torch::cat(by_sum), torch::cat(amortised)};
 }
 
 torch::Tensor class_sum_log_marginal(LatentVariableModel& model, const torch::Tensor& x,

@@ -26,6 +26,17 @@ torch::Tensor class_log_joint(LatentVariableModel& model, const torch::Tensor& x
 torch::Tensor class_log_posterior(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
                                   const torch::Tensor& mask = {});
 
+/// The two answers to "which class is x?" for the rows of x [N, D], in
+/// batches of `batch_size` (memory bounded by the batch and options.chunk).
+struct ClassPosteriors {
+  /// log p(y | x) by the seed's sum (class_log_posterior): [N, K].
+  torch::Tensor by_sum;
+  /// log q(y | x), the amortised classifier: [N, K].
+  torch::Tensor amortised;
+};
+ClassPosteriors class_posteriors(LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                                 int64_t batch_size, const torch::Tensor& mask = {});
+
 /// log p̂(x) = log Σ_y p̂(x, y): [B]. The log of an unbiased estimate of p(x).
 torch::Tensor class_sum_log_marginal(LatentVariableModel& model, const torch::Tensor& x,
                                      const EstimatorOptions& options, const torch::Tensor& mask = {});

@@ -45,6 +45,14 @@ struct EstimatorOptions {
   /// Free bits (Kingma et al. 2016): each latent dimension's KL, averaged
   /// over the batch, counts as at least this many nats. Default: 0 (off).
   double free_bits = 0.0;
+  /// The class of each example where it is known, int64 [B], -1 where it is
+  /// hidden: estimators that take labels (class_elbo) use the labelled bound
+  /// for those examples. Default: undefined (every class hidden).
+  torch::Tensor labels;
+  /// class_elbo: the weight of log q(y | x) in the objective of each labelled
+  /// example (Kingma et al. 2014's alpha divided by the labelled share of the
+  /// data: see ObjectiveOptions::alpha). Never changes Estimate::value. Default: 0.
+  double class_weight = 0.0;
 };
 
 }  // namespace dgm

@@ -1,6 +1,7 @@
 #include "estimators/registry.h"
 
 #include "core/error.h"
+#include "estimators/class_elbo.h"
 #include "estimators/class_sum.h"
 #include "estimators/elbo.h"
 #include "estimators/exact_marginal.h"
@@ -41,6 +42,7 @@ EstimatorRegistry with_builtin_estimators() {
                       [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
                          const torch::Tensor& mask) { return from_value(iwae_bound(model, x, options, mask)); }};
   iwae.takes_gradient = true;
+  iwae.reparameterized = true;
   registry.add(iwae);
   EstimatorEntry elbo_entry{"elbo", "the evidence lower bound (Kingma & Welling 2013), averaged over k draws",
                             EstimateKind::kLowerBound, true,
@@ -50,20 +52,34 @@ EstimatorRegistry with_builtin_estimators() {
                               return Estimate{terms.elbo, terms.objective, std::nullopt};
                             }};
   elbo_entry.takes_surrogates = true;
+  elbo_entry.reparameterized = true;
   registry.add(elbo_entry);
   EstimatorEntry exact{
       "exact", "the exact log p(x): a closed form, or a sum over a finite latent space", EstimateKind::kExact, true,
       [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
          const torch::Tensor& mask) { return from_value(exact_log_marginal(model, x, options, mask)); }};
   exact.takes_k = false;
+  exact.applies = [](LatentVariableModel& model) { return has_exact_marginal(model); };
   registry.add(exact);
   EstimatorEntry class_sum{
       "class_sum", "z = (y, w): the sum over the classes y, importance sampling over w with q(w | x, y)",
-      EstimateKind::kUnbiased, true,
+      EstimateKind::kUnbiased, false,
       [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
          const torch::Tensor& mask) { return from_value(class_sum_log_marginal(model, x, options, mask)); }};
   class_sum.applies = [](LatentVariableModel& model) { return class_latent(model) != nullptr; };
   registry.add(class_sum);
+  EstimatorEntry class_elbo_entry{
+      "class_elbo",
+      "z = (y, w): the ELBO with y summed exactly (Kingma et al. 2014), with labels the labelled bound; M2's objective",
+      EstimateKind::kLowerBound, true,
+      [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+         const torch::Tensor& mask) {
+        ClassElbo bounds = class_elbo(model, x, options, mask);
+        return Estimate{bounds.value, bounds.objective, std::nullopt};
+      }};
+  class_elbo_entry.takes_labels = true;
+  class_elbo_entry.applies = class_sum.applies;
+  registry.add(class_elbo_entry);
   return registry;
 }
 

@@ -1,9 +1,8 @@
 #pragma once
 // Every estimator of log p(x), by name: what `dgm estimate --estimators`
 // lists, what train.objective may name, and what the config checks against.
-// The built-in ones are naive, is, iwae, elbo, exact and class_sum; a new
-// estimator is
-// one new file and one registration:
+// The built-in ones are naive, is, iwae, elbo, exact, class_sum and
+// class_elbo; a new estimator is one new file and one registration:
 //
 //   static const dgm::RegisterEstimator mine({"mine", "what it computes", dgm::EstimateKind::kLowerBound,
 //                                            /*differentiable=*/true, estimate_mine});
@@ -62,6 +61,13 @@ struct EstimatorEntry {
   bool takes_gradient = false;
   /// It reads EstimatorOptions::k (an exact sum does not).
   bool takes_k = true;
+  /// Its gradient flows through z drawn from the proposal by the
+  /// reparameterization trick (ELBO, IWAE): a model whose proposal has no
+  /// reparameterized sampler (a discrete z) cannot be trained with it.
+  bool reparameterized = false;
+  /// It reads EstimatorOptions::labels and class_weight: the trainer hands it
+  /// the classes of the labelled training examples (semi-supervised training).
+  bool takes_labels = false;
   /// Whether it works on a model (empty: on every model). `dgm estimate`
   /// runs, unless told which, every registered estimator that applies.
   std::function<bool(LatentVariableModel& model)> applies;

@@ -50,6 +50,18 @@ torch::Tensor ClassAndNormal::log_prob(const torch::Tensor& value) const {
   return log_p_y + DiagNormal(pick(loc_, y), pick(scale_, y)).log_prob(rest_of(value));
 }
 
+torch::Tensor ClassAndNormal::point_estimate() const {
+  auto y = class_log_probs_.argmax(-1).unsqueeze(0);  // [1, B]
+  return join_class_and_rest(y, pick(loc_, y))[0];
+}
+
+DiagNormal ClassLatentModel::rest_proposal_given(const torch::Tensor& x, const torch::Tensor& y,
+                                                 const torch::Tensor& mask) {
+  const DiagNormal all = rest_proposal(x, mask);  // batch [K, B]
+  auto row = y.view({1, -1});
+  return DiagNormal(pick(all.loc(), row)[0], pick(all.scale(), row)[0]);
+}
+
 ClassLatentModel* class_latent(LatentVariableModel& model) { return dynamic_cast<ClassLatentModel*>(&model); }
 
 }  // namespace dgm

@@ -30,6 +30,8 @@ class ClassAndNormal : public Distribution {
   torch::Tensor log_prob(const torch::Tensor& value) const override;
   /// y is a label: there is no mean of z.
   bool has_mean() const override { return false; }
+  /// The most probable y with the mean of w given it: [B, 1 + W].
+  torch::Tensor point_estimate() const override;
   std::string name() const override { return "ClassAndNormal"; }
 
   /// log p(y) for every y: [B, K].
@@ -59,11 +61,17 @@ class ClassLatentModel {
   virtual int64_t classes() const = 0;
   /// log p(y): [K].
   virtual torch::Tensor class_log_prior() = 0;
+  /// p(w), the same for every y: batch [B], event [W].
+  virtual DiagNormal rest_prior(int64_t batch) = 0;
   /// log q(y | x), the amortised classifier: [B, K]. Under a mask it sees only
   /// the observed entries.
   virtual torch::Tensor class_log_proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) = 0;
   /// q(w | x, y) for every y at once: batch [K, B], event [W].
   virtual DiagNormal rest_proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) = 0;
+  /// q(w | x, y) for the classes y int64 [B] of the examples: batch [B],
+  /// event [W]. Default: rest_proposal's row of each example's class.
+  virtual DiagNormal rest_proposal_given(const torch::Tensor& x, const torch::Tensor& y,
+                                         const torch::Tensor& mask = {});
   /// log p(x | y, w) over the observed entries, for y int64 [..., B] and w [..., B, W]: [..., B].
   virtual torch::Tensor log_likelihood_given_class(const torch::Tensor& x, const torch::Tensor& y,
                                                    const torch::Tensor& w, const torch::Tensor& mask = {}) = 0;

@@ -50,16 +50,19 @@ ConvEncoderImpl::ConvEncoderImpl(const ConvNetOptions& options)
         fmt::format("conv{}", i),
         torch::nn::Conv2d(torch::nn::Conv2dOptions(shapes[i][0], shapes[i + 1][0], 4).stride(2).padding(1))));
   const auto& last = shapes.back();
-  head_ = register_module(
-      "head",
-      Mlp(MlpOptions(last[0] * last[1] * last[2], options.hidden, options.code_size).activation(options.activation)));
+  output_size_ = last[0] * last[1] * last[2];
+  if (options.code_size > 0) {
+    head_ = register_module(
+        "head", Mlp(MlpOptions(output_size_, options.hidden, options.code_size).activation(options.activation)));
+    output_size_ = options.code_size;
+  }
 }
 
 torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
   const auto leading = x.sizes().slice(0, x.dim() - 1);
   auto y = x.reshape({-1, image_shape_[0], image_shape_[1], image_shape_[2]});
   for (auto& conv : convs_) y = activation_(conv->forward(y));
-  auto out = head_->forward(y.flatten(1));
+  auto out = head_ ? head_->forward(y.flatten(1)) : y.flatten(1);
   return out.reshape(with_last(leading, out.size(-1)));
 }
 

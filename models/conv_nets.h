@@ -13,9 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "core/options.h"
 #include "models/mlp.h"
 
 namespace dgm {
+
+/// The networks between x and the latent of a model (model.network).
+enum class Network {
+  kMlp,   ///< fully connected layers
+  kConv,  ///< 4x4 convolutions of stride 2 (pictures)
+};
+DGM_ENUM_NAMES(Network, "network", {Network::kMlp, "mlp"}, {Network::kConv, "conv"});
 
 struct ConvNetOptions {
   /// [C, H, W] of the pictures (a [H, W] shape means one channel).
@@ -25,6 +33,8 @@ struct ConvNetOptions {
   /// Fully connected widths between the feature maps and the code.
   std::vector<int64_t> hidden;
   /// The encoder's output (2 * latent) or the decoder's input (latent) size.
+  /// An encoder with code_size 0 has no dense layers: it gives the last
+  /// feature maps, activated and flattened (feature_size() values).
   int64_t code_size = 0;
   Activation activation = Activation::kRelu;
 };
@@ -34,9 +44,12 @@ class ConvEncoderImpl : public torch::nn::Module {
  public:
   explicit ConvEncoderImpl(const ConvNetOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  /// What forward gives per example: code_size, or the flattened feature maps.
+  int64_t output_size() const { return output_size_; }
 
  private:
   std::vector<int64_t> image_shape_;
+  int64_t output_size_ = 0;
   std::vector<torch::nn::Conv2d> convs_;
   Mlp head_{nullptr};
   ActivationFunction activation_;

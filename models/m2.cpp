@@ -8,17 +8,44 @@
 
 namespace dgm {
 
+void check_m2_options(const M2Options& options, const std::string& where) {
+  check_options(options, where);
+  if (options.network == Network::kMlp && options.hidden.empty())
+    fail("{}: model.hidden must list at least one layer width, e.g. [500]", where);
+  if (options.network == Network::kConv && options.conv_channels.empty())
+    fail("{}: model.conv_channels must list at least one layer, e.g. [32, 64]", where);
+}
+
 M2Impl::M2Impl(const M2Options& options, const DataShape& shape) : options_(options), shape_(shape) {
-  check_options(options, "M2Options");
+  check_m2_options(options, "M2Options");
   if (shape.dim <= 0) fail("an M2 model needs examples of at least one value, got {}", shape.dim);
-  if (options.hidden.empty()) fail("model.hidden must list at least one layer width, e.g. [500]");
   const std::vector<int64_t> reversed(options.hidden.rbegin(), options.hidden.rend());
   const int64_t k = options.classes, w = options.latent_dim;
-  classifier_ =
-      register_module("classifier", Mlp(MlpOptions(shape.dim, options.hidden, k).activation(options.activation)));
-  encoder_ =
-      register_module("encoder", Mlp(MlpOptions(shape.dim + k, options.hidden, 2 * w).activation(options.activation)));
-  decoder_ = register_module("decoder", Mlp(MlpOptions(k + w, reversed, shape.dim).activation(options.activation)));
+  if (options.network == Network::kConv) {
+    int64_t pixels = 1;
+    for (const auto size : shape.image_shape) pixels *= size;
+    if (shape.image_shape.empty() || pixels != shape.dim)
+      fail(
+          "model.network = conv needs pictures, but the examples are {} values without a picture shape; use "
+          "model.network=mlp",
+          shape.dim);
+    ConvNetOptions nets{shape.image_shape, options.conv_channels, options.hidden, k, options.activation};
+    conv_classifier_ = register_module("classifier", ConvEncoder(nets));
+    nets.code_size = 0;  // the feature maps alone: y joins them in the dense layers
+    encoder_features_ = register_module("encoder_features", ConvEncoder(nets));
+    encoder_ = register_module(
+        "encoder",
+        Mlp(MlpOptions(encoder_features_->output_size() + k, options.hidden, 2 * w).activation(options.activation)));
+    nets.hidden = reversed;
+    nets.code_size = k + w;
+    conv_decoder_ = register_module("decoder", ConvDecoder(nets));
+  } else {
+    classifier_ =
+        register_module("classifier", Mlp(MlpOptions(shape.dim, options.hidden, k).activation(options.activation)));
+    encoder_ = register_module("encoder",
+                               Mlp(MlpOptions(shape.dim + k, options.hidden, 2 * w).activation(options.activation)));
+    decoder_ = register_module("decoder", Mlp(MlpOptions(k + w, reversed, shape.dim).activation(options.activation)));
+  }
   if (options.likelihood == Likelihood::kGaussian) {
     auto initial = torch::full({shape.dim}, std::log(options.variance));
     log_variance_ =
@@ -39,6 +66,10 @@ torch::Tensor M2Impl::class_log_prior() {
                      parameters().front().options());
 }
 
+DiagNormal M2Impl::rest_prior(int64_t batch) {
+  return DiagNormal::standard({batch}, options_.latent_dim, parameters().front().options());
+}
+
 std::shared_ptr<Distribution> M2Impl::prior(int64_t batch) {
   const auto options = parameters().front().options();
   const int64_t k = options_.classes;
@@ -48,15 +79,24 @@ std::shared_ptr<Distribution> M2Impl::prior(int64_t batch) {
 }
 
 torch::Tensor M2Impl::class_log_proposal(const torch::Tensor& x, const torch::Tensor& mask) {
-  return torch::log_softmax(classifier_->forward(mask.defined() ? x * mask : x), -1);
+  const auto seen = mask.defined() ? x * mask : x;
+  return torch::log_softmax(conv_classifier_ ? conv_classifier_->forward(seen) : classifier_->forward(seen), -1);
+}
+
+torch::Tensor M2Impl::encoder_input(const torch::Tensor& x, const torch::Tensor& mask) {
+  const auto seen = mask.defined() ? x * mask : x;
+  return encoder_features_ ? encoder_features_->forward(seen) : seen;
+}
+
+DiagNormal M2Impl::rest_proposal_given(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& mask) {
+  auto parts = encoder_->forward_with_classes(encoder_input(x, mask), y, options_.classes).chunk(2, -1);
+  return DiagNormal::from_log_var(parts[0], parts[1]);
 }
 
 DiagNormal M2Impl::rest_proposal(const torch::Tensor& x, const torch::Tensor& mask) {
   const int64_t k = options_.classes, batch = x.size(0);
-  auto seen = (mask.defined() ? x * mask : x).unsqueeze(0).expand({k, batch, x.size(1)});
-  auto codes = one_hot(torch::arange(k, x.options().dtype(torch::kLong))).unsqueeze(1).expand({k, batch, k});
-  auto parts = encoder_->forward(torch::cat({seen, codes}, -1)).chunk(2, -1);  // [K, B, W] each
-  return DiagNormal::from_log_var(parts[0], parts[1]);
+  return rest_proposal_given(x, torch::arange(k, x.options().dtype(torch::kLong)).unsqueeze(1).expand({k, batch}),
+                             mask);  // batch [K, B]
 }
 
 std::shared_ptr<Distribution> M2Impl::proposal(const torch::Tensor& x, const torch::Tensor& mask) {
@@ -65,7 +105,8 @@ std::shared_ptr<Distribution> M2Impl::proposal(const torch::Tensor& x, const tor
 }
 
 torch::Tensor M2Impl::decode(const torch::Tensor& y, const torch::Tensor& w) {
-  return decoder_->forward(torch::cat({one_hot(y), w}, -1));
+  auto code = torch::cat({one_hot(y), w}, -1);
+  return conv_decoder_ ? conv_decoder_->forward(code) : decoder_->forward(code);
 }
 
 std::shared_ptr<Distribution> M2Impl::likelihood(const torch::Tensor& z) {

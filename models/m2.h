@@ -16,6 +16,7 @@
 #include "core/dataset.h"
 #include "core/options.h"
 #include "models/class_latent.h"
+#include "models/conv_nets.h"
 #include "models/likelihood.h"
 #include "models/mlp.h"
 
@@ -26,8 +27,13 @@ namespace dgm {
   X(int64_t, classes, 10, "values of the attribute y, uniform under the prior", between(2, 100000))               \
   X(int64_t, latent_dim, 50, "dimensions of w, the latent besides y", between(1, 100000))                         \
   X(std::vector<int64_t>, hidden, (std::vector<int64_t>{500}),                                                       \
-    "hidden widths of the classifier q(y|x) and of the encoder q(w|x,y); the decoder p(x|y,w) mirrors them",      \
-    at_least(1))                                                                                                     \
+    "hidden widths of the classifier q(y|x) and of the encoder q(w|x,y); the decoder p(x|y,w) mirrors them (with " \
+    "network conv: the dense layers beside the feature maps)", at_least(1))                                         \
+  X(Network, network, Network::kMlp,                                                                                 \
+    "mlp, or conv: 4x4 convolutions of stride 2 for q(y|x), for q(w|x,y) (x's feature maps, then y) and, "          \
+    "mirrored, for p(x|y,w)", any_value())                                                                           \
+  X(std::vector<int64_t>, conv_channels, (std::vector<int64_t>{32, 64}),                                             \
+    "conv: channels after each convolution", at_least(1))                                                            \
   X(Activation, activation, Activation::kSoftplus, "relu, tanh, elu, leaky_relu, softplus (the paper's) or gelu",  \
     any_value())                                                                                                     \
   X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data) or gaussian "        \
@@ -42,6 +48,10 @@ struct M2Options {
 };
 DGM_OPTION_TABLE(M2Options, DGM_M2_OPTIONS)
 
+/// Checks what one option alone cannot (mlp needs hidden layers, conv
+/// channels); errors name `where` (a config file, or "M2Options").
+void check_m2_options(const M2Options& options, const std::string& where);
+
 class M2Impl : public TrainableModel, public ClassLatentModel {
  public:
   /// An M2 with fresh parameters for examples of `shape`.
@@ -49,16 +59,23 @@ class M2Impl : public TrainableModel, public ClassLatentModel {
 
   /// p(y) p(w) = Cat(1/K) N(0, I).
   std::shared_ptr<Distribution> prior(int64_t batch) override;
-  /// q(y | x) q(w | x, y). Under a mask, missing entries are set to 0 before
-  /// the networks see them (the VAE's convention).
+  /// q(y | x) q(w | x, y), where q(w | x, y) = N(mu(x, y), sigma^2(x, y))
+  /// reads x (or, with conv, x's feature maps) and y's one-hot code. Under a
+  /// mask, missing entries are set to 0 before the networks see them (the
+  /// VAE's convention).
   std::shared_ptr<Distribution> proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
   std::shared_ptr<Distribution> likelihood(const torch::Tensor& z) override;
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& mask = {}) override;
 
   int64_t classes() const override { return options_.classes; }
   torch::Tensor class_log_prior() override;
+  /// N(0, I).
+  DiagNormal rest_prior(int64_t batch) override;
   torch::Tensor class_log_proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
   DiagNormal rest_proposal(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  /// q(w | x, y) for given classes y int64 [..., B] (any leading shape): batch [..., B], event [W].
+  DiagNormal rest_proposal_given(const torch::Tensor& x, const torch::Tensor& y,
+                                 const torch::Tensor& mask = {}) override;
   torch::Tensor log_likelihood_given_class(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w,
                                            const torch::Tensor& mask = {}) override;
   /// The decoder's raw output (logits or Gaussian means) for y int64 [...] and w [..., W].
@@ -74,9 +91,14 @@ class M2Impl : public TrainableModel, public ClassLatentModel {
  private:
   /// y's one-hot code in the dtype of the parameters: int64 [...] -> [..., K].
   torch::Tensor one_hot(const torch::Tensor& y) const;
+  /// What the encoder's class-conditioned layers read of x: x itself (mlp)
+  /// or its feature maps (conv), [B, F].
+  torch::Tensor encoder_input(const torch::Tensor& x, const torch::Tensor& mask);
   M2Options options_;
   DataShape shape_;
-  Mlp classifier_{nullptr}, encoder_{nullptr}, decoder_{nullptr};
+  Mlp classifier_{nullptr}, encoder_{nullptr}, decoder_{nullptr};     // mlp (encoder_ for conv too: after the maps)
+  ConvEncoder conv_classifier_{nullptr}, encoder_features_{nullptr};  // conv
+  ConvDecoder conv_decoder_{nullptr};
   torch::Tensor log_variance_;  // Gaussian likelihood: per-pixel log-variance [D]
 };
 TORCH_MODULE(M2);

@@ -39,12 +39,21 @@ class MlpImpl : public torch::nn::Module {
   explicit MlpImpl(const MlpOptions& options);
   /// [..., in_features] -> [..., out_features].
   torch::Tensor forward(torch::Tensor x);
+  /// forward(cat(x, one_hot(y, classes))) for an MLP whose input is x [B, F]
+  /// followed by a one-hot class code (in_features = F + classes), for y
+  /// int64 [..., B] of any leading shape: [..., B, out_features]. The first
+  /// layer's x part is applied once per example, not once per class, and the
+  /// class part is a column of its weight: M2's q(w | x, y) for all K classes
+  /// costs one product with x instead of K.
+  torch::Tensor forward_with_classes(const torch::Tensor& x, const torch::Tensor& y, int64_t classes);
   const MlpOptions& options() const { return options_; }
   /// The last layer's bias [out_features].
   torch::Tensor& output_bias() { return linears_.back()->bias; }
 
  private:
   MlpOptions options_;
+  /// The layers after the first, on the first one's output.
+  torch::Tensor forward_after_first(torch::Tensor h);
   torch::nn::ModuleList layers_;
   std::vector<torch::nn::Linear> linears_;  // the same layers, without a cast per call
   ActivationFunction activation_;

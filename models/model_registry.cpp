@@ -24,7 +24,7 @@ ModelRegistry with_builtin_families() {
       }));
   registry.add(model_family<M2Options>(
       "m2", "M2 (Kingma et al. 2014): z = (y, w), a class y and the rest w; p(y | x) by the sum over y",
-      [](const M2Options& options, const DataShape& shape) { return M2(options, shape).ptr(); }));
+      [](const M2Options& options, const DataShape& shape) { return M2(options, shape).ptr(); }, check_m2_options));
   return registry;
 }
 

@@ -21,13 +21,6 @@
 
 namespace dgm {
 
-/// The networks between x and z1.
-enum class Network {
-  kMlp,   ///< fully connected layers
-  kConv,  ///< 4x4 convolutions of stride 2 (pictures)
-};
-DGM_ENUM_NAMES(Network, "network", {Network::kMlp, "mlp"}, {Network::kConv, "conv"});
-
 // clang-format off
 #define DGM_VAE_OPTIONS(X)                                                                                           \
   X(int64_t, latent_dim, 20, "latent dimensions (of z1 with two layers)", between(1, 100000))                       \

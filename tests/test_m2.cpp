@@ -166,6 +166,70 @@ TEST(ClassSum, AMaskMarginalizesTheHiddenPixels) {
   EXPECT_TRUE(torch::allclose(class_sum_log_marginal(*model, x, options, mask), exact, 0, 0.01));
 }
 
+TEST(MlpWithClasses, EqualsTheForwardPassOnTheOneHotInput) {
+  torch::manual_seed(12);
+  Mlp mlp(MlpOptions(5 + 3, {7, 6}, 4).activation(Activation::kSoftplus));
+  mlp->to(torch::kFloat64);
+  auto x = torch::randn({2, 5}, kF64);
+  auto y = torch::tensor({{0, 2}, {1, 1}, {2, 0}}, torch::kLong);  // [3, B]: any leading shape
+  auto expected =
+      mlp->forward(torch::cat({x.unsqueeze(0).expand({3, 2, 5}), torch::one_hot(y, 3).to(torch::kFloat64)}, -1));
+  EXPECT_TRUE(torch::allclose(mlp->forward_with_classes(x, y, 3), expected, 0, 1e-12));
+  EXPECT_TRUE(torch::allclose(mlp->forward_with_classes(x, y[1], 3), expected[1], 0, 1e-12));
+}
+
+TEST(M2, TheEncoderOfGivenClassesIsTheRowOfEveryClass) {
+  M2 model = tiny_m2(4);
+  auto x = test::binary_fashion_mnist(3, Split::kTest).narrow(1, 300, 6).to(torch::kFloat64);
+  auto all = model->rest_proposal(x);
+  auto y = torch::tensor({3, 0, 2}, torch::kLong);
+  auto given = model->rest_proposal_given(x, y);
+  for (int64_t b = 0; b < 3; ++b) {
+    EXPECT_TRUE(torch::allclose(given.loc()[b], all.loc()[y[b].item<int64_t>()][b], 0, 1e-12));
+    EXPECT_TRUE(torch::allclose(given.scale()[b], all.scale()[y[b].item<int64_t>()][b], 0, 1e-12));
+  }
+  // The interface's default (the row of rest_proposal) gives the same.
+  auto by_default = model->ClassLatentModel::rest_proposal_given(x, y);
+  EXPECT_TRUE(torch::allclose(by_default.loc(), given.loc(), 0, 1e-12));
+}
+
+TEST(M2, APointEstimateIsTheMostProbableClassWithTheMeanOfItsW) {
+  auto logits = torch::tensor({{0.1, 2.0, -1.0}, {3.0, 0.0, 0.0}}, kF64);
+  auto loc = torch::randn({3, 2, 4}, kF64);
+  ClassAndNormal q(logits, loc, torch::ones({3, 2, 4}, kF64));
+  auto z = q.point_estimate();
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{2, 5}));
+  EXPECT_TRUE(class_of(z).equal(torch::tensor({1, 0}, torch::kLong)));
+  EXPECT_TRUE(torch::allclose(rest_of(z)[0], loc[1][0]));
+  EXPECT_TRUE(torch::allclose(rest_of(z)[1], loc[0][1]));
+}
+
+TEST(M2, ConvolutionalNetworksGiveTheSameKindOfModel) {
+  torch::manual_seed(13);
+  M2Options options;
+  options.network = Network::kConv;
+  options.conv_channels = {4, 8};
+  options.hidden = {16};
+  options.latent_dim = 3;
+  options.classes = 4;
+  M2 model(options, DataShape{7 * 9, {7, 9}});
+  model->to(torch::kFloat64);
+  auto x = torch::bernoulli(torch::full({5, 63}, 0.3, kF64));
+  EXPECT_EQ(model->class_log_proposal(x).sizes(), (std::vector<int64_t>{5, 4}));
+  EXPECT_EQ(model->rest_proposal(x).loc().sizes(), (std::vector<int64_t>{4, 5, 3}));
+  EstimatorOptions estimator;
+  estimator.k = 3;
+  seed_everything(1);
+  auto log_p = class_sum_log_marginal(*model, x, estimator);
+  EXPECT_TRUE(torch::isfinite(log_p).all().item<bool>());
+  EXPECT_EQ(model->likelihood(model->prior(5)->sample(2))->mean().sizes(), (std::vector<int64_t>{2, 5, 63}));
+  // Pictures are needed; an MLP without hidden layers is refused.
+  EXPECT_NE(test::error_message_of([&] { M2(options, DataShape{63, {}}); }).find("needs pictures"), std::string::npos);
+  M2Options flat;
+  flat.hidden = {};
+  EXPECT_NE(test::error_message_of([&] { M2(flat, DataShape{63, {}}); }).find("model.hidden"), std::string::npos);
+}
+
 TEST(ClassSum, AModelWithoutAClassIsNamed) {
   Vae vae = test::make_vae(2, {8});
   auto x = torch::rand({2, vae->data_dim()});

@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "models/class_latent.h"
 
 namespace dgm {
 
@@ -237,11 +238,18 @@ std::string describe_config_keys() {
   return out;
 }
 
+TrainValidation training_data(const Config& config, const ImageSet& all) {
+  TrainValidation data = split_validation(all, config.data.val_size, config.train.trainer.seed);
+  data.train = keep_labels_per_class(data.train, config.data.labels_per_class, config.train.trainer.seed);
+  return data;
+}
+
 std::shared_ptr<TrainableModel> model_to_train(const Config& config, const ImageSet& all, const TrainValidation& data) {
   seed_everything(config.train.trainer.seed);  // the initial weights
   auto model = create_model(config.model, all.shape());
   model->to(all.x.device(), to_dtype(config.train.runtime.dtype));
   if (model->needs_unit_interval()) check_unit_interval(all.x, all.source);
+  if (ClassLatentModel* classes = class_latent(*model)) check_labels(all, classes->classes(), "model.classes");
   model->initialize_from_data(data.train.x);
   return model;
 }

@@ -63,10 +63,16 @@ std::string describe_config_keys();
 /// The trainer's options a config describes (data.binarize included).
 TrainerOptions trainer_options(const Config& config);
 
+/// The training and validation examples of a config: data.val_size held out
+/// under train.seed, then data.labels_per_class applied to the training part
+/// (the validation part keeps its labels, for reports only).
+TrainValidation training_data(const Config& config, const ImageSet& all);
+
 /// The model a config describes, ready to train on `data`, split from `all`
 /// (on the device the model is to live on): its parameters drawn under
 /// train.seed, moved to all's device in train.dtype, the examples checked for
-/// the range its likelihood needs, then initialised from the training ones.
+/// the range its likelihood needs (and their labels, for a model whose latent
+/// has a class, against its classes), then initialised from the training ones.
 std::shared_ptr<TrainableModel> model_to_train(const Config& config, const ImageSet& all, const TrainValidation& data);
 
 }  // namespace dgm

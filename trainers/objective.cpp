@@ -30,6 +30,9 @@ void check_objective_options(const ObjectiveOptions& options, const std::string&
   if (!entry.takes_surrogates && (options.beta != 1.0 || options.warmup_steps > 0 || options.free_bits > 0))
     fail("{}: train.beta, train.warmup_steps and train.free_bits shape the elbo objective, not {}", where,
          options.objective);
+  if (!entry.takes_labels && options.alpha != ObjectiveOptions{}.alpha)
+    fail("{}: train.alpha weighs the labelled examples of an objective that takes labels (class_elbo), not {}", where,
+         options.objective);
 }
 
 Objective::Objective(ObjectiveOptions options) : options_(std::move(options)) {
@@ -49,8 +52,33 @@ void Objective::on_step(int64_t step) {
   estimator_options_.free_bits = options_.free_bits;
 }
 
-torch::Tensor Objective::bound(LatentVariableModel& model, const torch::Tensor& x) {
-  return entry_->estimate(model, x, estimator_options_, {}).objective;
+torch::Tensor Objective::bound(LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& labels) {
+  if (!labels.defined() || !entry_->takes_labels) return entry_->estimate(model, x, estimator_options_, {}).objective;
+  EstimatorOptions with_labels = estimator_options_;
+  with_labels.labels = labels;
+  return entry_->estimate(model, x, with_labels, {}).objective;
+}
+
+bool Objective::takes_labels() const { return entry_->takes_labels; }
+
+void Objective::check_trainable(LatentVariableModel& model, const torch::Tensor& x) const {
+  if (!entry_->reparameterized) return;
+  torch::NoGradGuard no_grad;
+  auto q = model.proposal(x.slice(0, 0, std::min<int64_t>(1, x.size(0))));
+  if (q->has_rsample()) return;
+  std::vector<std::string> better;
+  for (const auto& entry : estimator_registry().entries())
+    if (entry.differentiable && !entry.reparameterized && (!entry.applies || entry.applies(model)))
+      better.push_back(entry.name);
+  fail(
+      "train.objective = {} draws z from the proposal by the reparameterization trick, but {} has a proposal ({}) "
+      "with a discrete part that has none, so its gradient would not reach it; use train.objective = {}",
+      options_.objective, model.describe(), q->name(), join_choices(better));
+}
+
+void Objective::set_label_counts(int64_t examples, int64_t labelled) {
+  estimator_options_.class_weight =
+      labelled > 0 ? options_.alpha * static_cast<double>(examples) / static_cast<double>(labelled) : 0.0;
 }
 
 torch::Tensor Objective::value(LatentVariableModel& model, const torch::Tensor& x) {

@@ -31,7 +31,11 @@ std::vector<std::string> training_objective_names();
   X(int64_t, warmup_steps, 0, "elbo only: KL warm-up, the weight rising linearly from 0 to beta over these steps", \
     at_least(0))                                                                                                   \
   X(double, free_bits, 0.0, "elbo only: free bits, nats per latent dimension (batch-averaged KL floor)",          \
-    at_least(0))
+    at_least(0))                                                                                                   \
+  X(double, alpha, 0.1,                                                                                            \
+    "class_elbo with labels: the weight of the classifier's term E[log q(y|x)] over the labelled examples, per "  \
+    "training example (Kingma et al. 2014's alpha = 0.1 N): each labelled example's log q(y|x) counts "            \
+    "alpha N / N_labelled times", at_least(0))
 // clang-format on
 
 /// train.objective and the options that shape it.
@@ -50,8 +54,20 @@ class Objective {
   explicit Objective(ObjectiveOptions options);
 
   /// The per-example objective [B] in nats (higher is better), differentiable,
-  /// with the surrogates (beta, warm-up, free bits) applied.
-  torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x);
+  /// with the surrogates (beta, warm-up, free bits) applied; `labels` (int64
+  /// [B], -1 = hidden) reach an estimator that takes them.
+  torch::Tensor bound(LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& labels = {});
+  /// Checks, on examples x, that the objective can train `model`: one that
+  /// draws z by the reparameterization trick (elbo, iwae) needs a proposal
+  /// that has it; otherwise a dgm::Error that names a better objective.
+  void check_trainable(LatentVariableModel& model, const torch::Tensor& x) const;
+  /// True when the estimator takes labels (class_elbo): the trainer then
+  /// hands it the labelled training examples.
+  bool takes_labels() const;
+  /// Told how many of the N training examples are labelled, before training
+  /// with labels: sets each labelled example's weight of log q(y | x) to
+  /// alpha N / N_labelled.
+  void set_label_counts(int64_t examples, int64_t labelled);
   /// The estimator's own value per example [B] for validation: no surrogates
   /// (no gradients are needed).
   torch::Tensor value(LatentVariableModel& model, const torch::Tensor& x);

@@ -11,6 +11,7 @@
 #include "core/progress.h"
 #include "core/random.h"
 #include "estimators/elbo.h"
+#include "models/class_latent.h"
 
 namespace dgm {
 namespace {
@@ -23,7 +24,8 @@ enum Stream : uint64_t {
   kEpochStream = 2,
   kValidationStream = 3,
   kFixedBinarization = 4,
-  kObjectiveValidationStream = 5
+  kObjectiveValidationStream = 5,
+  kLabelledStream = 6
 };
 
 uint64_t stream_seed(uint64_t seed, Stream stream, uint64_t index = 0) {
@@ -91,9 +93,78 @@ class LossWindow {
   double last_ = 0.0;
 };
 
+/// After the first backward pass: every parameter must have a gradient, or
+/// training would never change it (an objective that draws a discrete latent
+/// without a score-function term gives its proposal none).
+void check_gradients_reach(torch::nn::Module& model, const std::string& objective) {
+  std::vector<std::string> unreached;
+  for (const auto& item : model.named_parameters())
+    if (!item.value().grad().defined()) unreached.push_back(item.key());
+  if (unreached.empty()) return;
+  fail(
+      "train.objective = {} gives no gradient to {} of the model's parameters ({}{}), so training would never change "
+      "them; choose an objective that reaches them (for model.type m2: class_elbo, which sums over the class y)",
+      objective, unreached.size(), unreached.front(), unreached.size() > 1 ? ", ..." : "");
+}
+
 }  // namespace
 
 void request_stop() { g_stop_requested = true; }
+
+BatchPlan::BatchPlan(const ImageSet& train, bool use_labels, const TrainerOptions& options)
+    : examples_(train.size()),
+      pool_size_(train.size()),
+      batch_size_(options.batch_size),
+      seed_(options.seed),
+      device_(train.x.device()) {
+  if (!use_labels || !train.labels.defined()) return;
+  labels_ = train.labels.to(device_);
+  auto known = (labels_ >= 0).nonzero().flatten(), hidden = (labels_ < 0).nonzero().flatten();
+  if (known.numel() == 0 || hidden.numel() == 0) return;  // all hidden or all known: plain batches, with labels
+  pool_ = hidden;
+  known_ = known;
+  pool_size_ = hidden.numel();
+  const double share = static_cast<double>(options.batch_size) * known.numel() / hidden.numel();
+  labelled_batch_ = options.labelled_batch_size > 0 ? options.labelled_batch_size
+                                                    : std::max<int64_t>(1, static_cast<int64_t>(std::lround(share)));
+}
+
+BatchPlan::Batch BatchPlan::batch(int64_t epoch, int64_t b, int64_t step) const {
+  if (epoch != cached_epoch_) {
+    epoch_batches_ =
+        std::make_shared<EpochBatches>(pool_size_, batch_size_, stream_seed(seed_, kEpochStream, epoch), device_);
+    cached_epoch_ = epoch;
+  }
+  Batch out;
+  out.index = epoch_batches_->indices(b);
+  if (pool_.defined()) out.index = pool_.index_select(0, out.index);
+  if (!mixes_labelled()) {
+    if (labels_.defined()) out.labels = labels_.index_select(0, out.index);
+    return out;
+  }
+  const auto options = torch::TensorOptions().device(device_).dtype(torch::kFloat64);
+  const int64_t unlabelled = out.index.numel();
+  // The labelled rows of this step: positions step * B_l ... of the endless
+  // sequence of their permutations, one permutation per pass through them.
+  const int64_t known = known_.numel();
+  std::vector<int64_t> picked;
+  for (int64_t i = 0; i < labelled_batch_; ++i) {
+    const int64_t position = step * labelled_batch_ + i, cycle = position / known;
+    if (cycle != cached_cycle_) {
+      seed_everything(stream_seed(seed_, kLabelledStream, static_cast<uint64_t>(cycle)));
+      cached_order_ = torch::randperm(known, torch::TensorOptions().dtype(torch::kLong));
+      cached_cycle_ = cycle;
+    }
+    picked.push_back(cached_order_[position % known].item<int64_t>());
+  }
+  auto labelled = known_.index_select(0, torch::tensor(picked, torch::kLong).to(device_));
+  const double n = static_cast<double>(examples_), n_u = static_cast<double>(pool_size_);
+  out.weights = torch::cat({torch::full({unlabelled}, n_u / (n * unlabelled), options),
+                            torch::full({labelled_batch_}, known / (n * labelled_batch_), options)});
+  out.index = torch::cat({out.index, labelled});
+  out.labels = labels_.index_select(0, out.index);
+  return out;
+}
 
 void check_trainer_options(const TrainerOptions& options, const std::string& where) {
   check_options(options, where);
@@ -137,21 +208,36 @@ double Trainer::validate_elbo(const torch::Tensor& x) {
   return value;
 }
 
-std::vector<std::pair<std::string, double>> Trainer::validate(const torch::Tensor& x, double* objective_value) {
+std::vector<std::pair<std::string, double>> Trainer::validate(const torch::Tensor& x, double* objective_value,
+                                                              const torch::Tensor& labels) {
   std::vector<std::pair<std::string, double>> metrics{{"val_elbo", validate_elbo(x)}};
+  torch::NoGradGuard no_grad;
   if (objective_.is_plain_elbo()) {
     *objective_value = metrics.front().second;
-    return metrics;
+  } else {
+    model_->eval();
+    *objective_value = mean_over(x, stream_seed(options_.seed, kObjectiveValidationStream),
+                                 [&](const torch::Tensor& batch) { return objective_.value(*model_, batch); });
+    model_->train();
+    const auto& entry = estimator_registry().at(objective_.estimator());
+    std::string key = "val_" + objective_.estimator();
+    if (entry.takes_k) key += fmt::format("_k{}", objective_.options().k);
+    metrics.emplace_back(key, *objective_value);
   }
-  torch::NoGradGuard no_grad;
-  model_->eval();
-  *objective_value = mean_over(x, stream_seed(options_.seed, kObjectiveValidationStream),
-                               [&](const torch::Tensor& batch) { return objective_.value(*model_, batch); });
-  model_->train();
-  const auto& entry = estimator_registry().at(objective_.estimator());
-  std::string key = "val_" + objective_.estimator();
-  if (entry.takes_k) key += fmt::format("_k{}", objective_.options().k);
-  metrics.emplace_back(key, *objective_value);
+  ClassLatentModel* classes = class_latent(*model_);
+  if (classes != nullptr && labels.defined() && (labels >= 0).any().item<bool>()) {
+    model_->eval();
+    int64_t right = 0, known = 0;
+    for (int64_t start = 0; start < x.size(0); start += options_.validation_batch_size) {
+      const int64_t end = std::min(x.size(0), start + options_.validation_batch_size);
+      auto y = labels.slice(0, start, end).to(x.device());
+      auto guess = classes->class_log_proposal(x.slice(0, start, end)).argmax(-1);
+      right += ((guess == y) & (y >= 0)).sum().item<int64_t>();
+      known += (y >= 0).sum().item<int64_t>();
+    }
+    model_->train();
+    metrics.emplace_back("val_accuracy", static_cast<double>(right) / static_cast<double>(known));
+  }
   return metrics;
 }
 
@@ -163,8 +249,11 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   for (auto* callback : callbacks_) callback->on_start(*model_, kept_optimizer, state);
 
   const int64_t n = train.size();
+  const BatchPlan plan(train, objective_.takes_labels(), options_);
+  if (plan.labelled() > 0) objective_.set_label_counts(plan.examples(), plan.labelled());
   // A closed-form fit is one step of one epoch.
-  const int64_t steps_per_epoch = closed_form ? 1 : (n + options_.batch_size - 1) / options_.batch_size;
+  const int64_t steps_per_epoch = closed_form ? 1 : plan.steps_per_epoch();
+  const int64_t first_step = state.step;
   const int64_t total_steps = closed_form ? 1 : options_.epochs * steps_per_epoch;
   const bool dynamic = options_.binarize == Binarization::kDynamic;
   const torch::Tensor train_x = options_.binarize == Binarization::kFixed
@@ -199,15 +288,18 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
       examples_here = n;
       progress.update(1, n, 0.0);
     } else {
-      EpochBatches batches(n, options_.batch_size, stream_seed(options_.seed, kEpochStream, epoch), train_x.device());
       for (int64_t b = first_batch; b < steps_per_epoch; ++b) {
+        const BatchPlan::Batch batch = plan.batch(epoch, b, state.step);
         seed_everything(stream_seed(options_.seed, kStepStream, state.step));
-        auto x = train_x.index_select(0, batches.indices(b));
+        auto x = train_x.index_select(0, batch.index);
         if (dynamic) x = binarize(x);
         optimizer.zero_grad();
         objective_.on_step(state.step);
-        auto loss = -objective_.bound(*model_, x).mean();
+        if (state.step == first_step) objective_.check_trainable(*model_, x);
+        auto bound = objective_.bound(*model_, x, batch.labels);
+        auto loss = batch.weights.defined() ? -(bound * batch.weights.to(bound.dtype())).sum() : -bound.mean();
         loss.backward();
+        if (state.step == first_step) check_gradients_reach(*model_, objective_.name());
         if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
         optimizer.step();
         window.add(loss.detach(), state.step, x.size(0));
@@ -232,7 +324,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
       break;
     }
     EpochReport report;
-    report.validation = validate(validation_x, &report.objective_value);
+    report.validation = validate(validation_x, &report.objective_value, validation.labels);
     report.train_loss = state.epoch_loss_sum / static_cast<double>(std::max<int64_t>(1, state.epoch_examples));
     report.improved = report.objective_value > state.best_validation;
     if (report.improved) state.best_validation = report.objective_value;
@@ -245,12 +337,17 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     report.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     for (auto* callback : callbacks_) callback->on_epoch_end(report, *model_, kept_optimizer, state);
     if (options_.progress) {
-      std::string extra;
-      for (std::size_t i = 1; i < report.validation.size(); ++i)
-        extra += fmt::format(", {} {:.3f}", report.validation[i].first.substr(4), report.validation[i].second);
-      fmt::print(stderr, "epoch {}/{}: train loss {:.3f}, validation ELBO {:.3f}{} nats, {:.0f} img/s, {:.1f} s\n",
-                 report.epoch, epochs, report.train_loss, report.validation.front().second, extra, report.images_per_s,
-                 report.seconds);
+      std::string bounds, accuracy;  // the other bounds in nats, then the classifier's accuracy
+      for (std::size_t i = 1; i < report.validation.size(); ++i) {
+        const auto& [key, value] = report.validation[i];
+        if (key == "val_accuracy")
+          accuracy = fmt::format(", q(y|x) accuracy {:.4f}", value);
+        else
+          bounds += fmt::format(", {} {:.3f}", key.substr(4), value);
+      }
+      fmt::print(stderr, "epoch {}/{}: train loss {:.3f}, validation ELBO {:.3f}{} nats{}, {:.0f} img/s, {:.1f} s\n",
+                 report.epoch, epochs, report.train_loss, report.validation.front().second, bounds, accuracy,
+                 report.images_per_s, report.seconds);
     }
     result.last_validation = report.objective_value;
   }

@@ -38,7 +38,11 @@ namespace dgm {
     "[1, 4, 13, 40, 121, 364, 1093])", at_least(1))                                                               \
   X(double, lr_gamma, 0.1, "the factor of each milestone (the IWAE paper: 10^(-1/7) = 0.7197)", above(0))         \
   X(uint64_t, seed, 0, "fixes every draw: initialisation, split, batches, binarization, z", any_value())          \
-  X(double, grad_clip, 0.0, "clip the gradient's global L2 norm to this value (0 = off)", at_least(0))
+  X(double, grad_clip, 0.0, "clip the gradient's global L2 norm to this value (0 = off)", at_least(0))          \
+  X(int64_t, labelled_batch_size, 0,                                                                              \
+    "with labels (train.objective class_elbo): labelled examples added to each step, cycling through them; "      \
+    "epochs pass over the unlabelled ones (0 = in proportion to them, at least 1, as Kingma et al.'s code)",       \
+    at_least(0))
 // clang-format on
 
 struct TrainerOptions {
@@ -62,6 +66,45 @@ void check_trainer_options(const TrainerOptions& options, const std::string& whe
 
 /// The learning rate of (0-based) `epoch` under the milestones: lr * gamma^(milestones passed).
 double learning_rate_at(const TrainerOptions& options, int64_t epoch);
+
+/// Which training examples each step takes, and how much each one's
+/// objective counts. Plain training: a seeded permutation per epoch in
+/// batches, each example 1/B. With an objective that takes labels and a
+/// training split that has both labelled and hidden classes (semi-supervised,
+/// Kingma et al. 2014): epochs pass over the hidden ones, and each step adds
+/// labelled_batch_size labelled examples from their own seeded permutations,
+/// cycled; an unlabelled example counts N_u / (N B_u), a labelled one
+/// N_l / (N B_l), so that the step's sum estimates the objective's mean over
+/// all N examples. Every batch is a function of (seed, epoch, step), so a
+/// resumed run takes what an uninterrupted one would.
+class BatchPlan {
+ public:
+  BatchPlan(const ImageSet& train, bool use_labels, const TrainerOptions& options);
+  struct Batch {
+    torch::Tensor index;    ///< rows of the training set, int64 [B], on its device
+    torch::Tensor weights;  ///< each row's weight in the step's loss [B]; undefined: 1/B each (the mean)
+    torch::Tensor labels;   ///< their classes (-1 = hidden), or undefined without labels
+  };
+  int64_t steps_per_epoch() const { return (pool_size_ + batch_size_ - 1) / batch_size_; }
+  /// Batch b of (0-based) `epoch`, the run's step `step`.
+  Batch batch(int64_t epoch, int64_t b, int64_t step) const;
+  /// Examples of the training set, and of them the labelled ones the trainer uses.
+  int64_t examples() const { return examples_; }
+  int64_t labelled() const { return known_.defined() ? known_.numel() : 0; }
+  /// True when steps add labelled examples to each batch of unlabelled ones.
+  bool mixes_labelled() const { return labelled_batch_ > 0; }
+
+ private:
+  torch::Tensor pool_;    ///< the rows epochs pass over (undefined: all)
+  torch::Tensor known_;   ///< labelled rows (mixing only)
+  torch::Tensor labels_;  ///< every row's label (with labels only)
+  int64_t examples_, pool_size_, batch_size_, labelled_batch_ = 0;
+  uint64_t seed_;
+  torch::Device device_;
+  mutable int64_t cached_epoch_ = -1, cached_cycle_ = -1;
+  mutable std::shared_ptr<EpochBatches> epoch_batches_;
+  mutable torch::Tensor cached_order_;
+};
 
 /// What one epoch gave.
 struct EpochReport {
@@ -118,8 +161,11 @@ class Trainer {
   /// Mean ELBO (analytic KL, one seeded sample) over already binarized x.
   double validate_elbo(const torch::Tensor& x);
   /// The validation metrics of already binarized x (see EpochReport::validation)
-  /// and the objective's value.
-  std::vector<std::pair<std::string, double>> validate(const torch::Tensor& x, double* objective_value);
+  /// and the objective's value; with `labels` (int64 [N], -1 = unknown) and a
+  /// model whose latent has a class, also "val_accuracy", the share of the
+  /// labelled examples whose most probable class under q(y | x) is theirs.
+  std::vector<std::pair<std::string, double>> validate(const torch::Tensor& x, double* objective_value,
+                                                       const torch::Tensor& labels = {});
 
   const Objective& objective() const { return objective_; }
 
