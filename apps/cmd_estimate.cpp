@@ -111,7 +111,7 @@ int run_estimate(EstimateArgs args) {
         per_example(model, exact_estimator, options, subject.x, mask, args.batch_size, nullptr).mean().item<double>();
 
   nlohmann::json results = nlohmann::json::object();
-  std::vector<std::string> rows;
+  std::vector<std::pair<std::string, std::string>> rows;  // estimator, the rest of its line
   std::map<std::string, std::vector<double>> means_by_name;
   for (const EstimatorEntry* estimator : estimators) {
     if (estimator->kind == EstimateKind::kExact) continue;  // the reference line, computed once above
@@ -142,9 +142,10 @@ int run_estimate(EstimateArgs args) {
       if (minus_infinity)
         fmt::print(stderr, "warning: {} with k = {}: every weight was 0 for some example (log p_hat = -inf)\n", name,
                    k);
-      rows.push_back(fmt::format("{:<6} {:>7} {:>14.3f} {:>12.3f} {:>11} {:>9}", name, k, mean, spread,
-                                 exact ? fmt::format("{:.3f}", mean - *exact) : "-",
-                                 ess.empty() ? "-" : fmt::format("{:.1f}", torch::cat(ess).mean().item<double>())));
+      rows.emplace_back(name,
+                        fmt::format("{:>7} {:>14.3f} {:>12.3f} {:>11} {:>9}", k, mean, spread,
+                                    exact ? fmt::format("{:.3f}", mean - *exact) : "-",
+                                    ess.empty() ? "-" : fmt::format("{:.1f}", torch::cat(ess).mean().item<double>())));
     }
   }
   if (!args.plot.empty()) {
@@ -172,8 +173,11 @@ int run_estimate(EstimateArgs args) {
   fmt::print("examples  {} (mask {}), {} repeats, proposal {}\n", subject.x.size(0), args.mask, args.repeats,
              args.proposal);
   fmt::print("exact     {}\n", exact ? fmt::format("{:.3f} nats per example", *exact) : "not available for this model");
-  fmt::print("\n{:<6} {:>7} {:>14} {:>12} {:>11} {:>9}\n", "est.", "k", "mean log p(x)", "sd(repeats)", "bias", "ESS");
-  for (const auto& row : rows) fmt::print("{}\n", row);
+  std::size_t width = 6;  // the estimators' names, as long as the longest
+  for (const auto& row : rows) width = std::max(width, row.first.size());
+  fmt::print("\n{:<{}} {:>7} {:>14} {:>12} {:>11} {:>9}\n", "est.", width, "k", "mean log p(x)", "sd(repeats)", "bias",
+             "ESS");
+  for (const auto& [name, row] : rows) fmt::print("{:<{}} {}\n", name, width, row);
   if (!args.plot.empty()) fmt::print("\nplot written to {}\n", args.plot);
   return 0;
 }

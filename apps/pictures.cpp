@@ -5,7 +5,6 @@
 #include "core/png_grid.h"
 #include "models/class_latent.h"
 #include "models/generation.h"
-#include "models/latent_walks.h"
 
 namespace dgm {
 

@@ -41,6 +41,16 @@ std::vector<int64_t> channels_first(const std::vector<int64_t>& image_shape) {
        fmt::join(image_shape, ", "));
 }
 
+void check_conv_pictures(const std::vector<int64_t>& image_shape, int64_t dim) {
+  int64_t pixels = 1;
+  for (const auto size : image_shape) pixels *= size;
+  if (image_shape.empty() || pixels != dim)
+    fail(
+        "model.network = conv needs pictures, but the examples are {} values without a picture shape; use "
+        "model.network=mlp",
+        dim);
+}
+
 ConvEncoderImpl::ConvEncoderImpl(const ConvNetOptions& options)
     : image_shape_(channels_first(options.image_shape)), activation_(activation_function(options.activation)) {
   if (options.channels.empty()) fail("model.conv_channels must list at least one layer, e.g. [32, 64]");

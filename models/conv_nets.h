@@ -75,4 +75,8 @@ TORCH_MODULE(ConvDecoder);
 /// [C, H, W] of a picture shape ([H, W] -> [1, H, W]); anything else is a dgm::Error.
 std::vector<int64_t> channels_first(const std::vector<int64_t>& image_shape);
 
+/// Checks that examples of `dim` values are pictures of `image_shape`, as
+/// model.network = conv needs; otherwise a dgm::Error that says to use mlp.
+void check_conv_pictures(const std::vector<int64_t>& image_shape, int64_t dim);
+
 }  // namespace dgm

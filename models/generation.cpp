@@ -13,10 +13,18 @@ torch::Tensor sample_means(LatentVariableModel& model, int64_t n) {
   return model.likelihood(z)->mean()[0];
 }
 
-torch::Tensor reconstruct(LatentVariableModel& model, const torch::Tensor& x) {
+torch::Tensor latent_codes(LatentVariableModel& model, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
-  auto z = model.proposal(x)->point_estimate().unsqueeze(0);
-  return model.likelihood(z)->mean()[0];
+  return model.proposal(x)->point_estimate();
+}
+
+torch::Tensor decode_codes(LatentVariableModel& model, const torch::Tensor& z) {
+  torch::NoGradGuard no_grad;
+  return model.likelihood(z.unsqueeze(0))->mean()[0];
+}
+
+torch::Tensor reconstruct(LatentVariableModel& model, const torch::Tensor& x) {
+  return decode_codes(model, latent_codes(model, x));
 }
 
 torch::Tensor encoder_features(LatentVariableModel& model, const torch::Tensor& x) {

@@ -10,16 +10,6 @@
 
 namespace dgm {
 
-torch::Tensor latent_codes(LatentVariableModel& model, const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  return model.proposal(x)->point_estimate();
-}
-
-torch::Tensor decode_codes(LatentVariableModel& model, const torch::Tensor& z) {
-  torch::NoGradGuard no_grad;
-  return model.likelihood(z.unsqueeze(0))->mean()[0];
-}
-
 std::vector<int64_t> continuous_coordinates(LatentVariableModel& model) {
   if (model.latent_support_size() > 0)
     fail("{} has a latent that takes finitely many values ({}): there is no continuous coordinate to walk",

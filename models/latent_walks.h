@@ -1,22 +1,17 @@
 #pragma once
 // Walks through a model's latent space, decoded into pictures: the seed's
 // "without an explicit y one walks the z space". A code is a point estimate
-// of q(z | x) (models/generation.h); for z = (y, w) the walk moves w and the
+// of q(z | x) (latent_codes, models/generation.h); for z = (y, w) the walk moves w and the
 // class y is a separate, discrete coordinate (models/class_latent.h).
 
 #include <torch/types.h>
 
 #include <vector>
 
+#include "models/generation.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
-
-/// The codes of the rows of x [B, D]: q(z | x)'s point estimates, [B, latent].
-torch::Tensor latent_codes(LatentVariableModel& model, const torch::Tensor& x);
-
-/// The mean of p(x | z) for codes z [N, latent]: [N, D].
-torch::Tensor decode_codes(LatentVariableModel& model, const torch::Tensor& z);
 
 /// The coordinates of z that a walk may move: all of them, but the class of a
 /// z = (y, w). A model whose latent takes finitely many values (binary units,

@@ -22,13 +22,7 @@ M2Impl::M2Impl(const M2Options& options, const DataShape& shape) : options_(opti
   const std::vector<int64_t> reversed(options.hidden.rbegin(), options.hidden.rend());
   const int64_t k = options.classes, w = options.latent_dim;
   if (options.network == Network::kConv) {
-    int64_t pixels = 1;
-    for (const auto size : shape.image_shape) pixels *= size;
-    if (shape.image_shape.empty() || pixels != shape.dim)
-      fail(
-          "model.network = conv needs pictures, but the examples are {} values without a picture shape; use "
-          "model.network=mlp",
-          shape.dim);
+    check_conv_pictures(shape.image_shape, shape.dim);
     ConvNetOptions nets{shape.image_shape, options.conv_channels, options.hidden, k, options.activation};
     conv_classifier_ = register_module("classifier", ConvEncoder(nets));
     nets.code_size = 0;  // the feature maps alone: y joins them in the dense layers

@@ -22,13 +22,7 @@ VaeImpl::VaeImpl(const VaeOptions& options, const DataShape& shape) : options_(o
   std::vector<int64_t> reversed(options.hidden.rbegin(), options.hidden.rend());
   const int64_t latent = options.latent_dim;
   if (options.network == Network::kConv) {
-    int64_t pixels = 1;
-    for (const auto size : shape.image_shape) pixels *= size;
-    if (shape.image_shape.empty() || pixels != shape.dim)
-      fail(
-          "model.network = conv needs pictures, but the examples are {} values without a picture shape; use "
-          "model.network=mlp",
-          shape.dim);
+    check_conv_pictures(shape.image_shape, shape.dim);
     ConvNetOptions nets{shape.image_shape, options.conv_channels, options.hidden, 2 * latent, options.activation};
     conv_encoder_ = register_module("encoder", ConvEncoder(nets));
     nets.hidden = reversed;

@@ -19,9 +19,7 @@ namespace {
 
 using test::run_dgm;
 
-nlohmann::json json_of(const test::CommandResult& result) {
-  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
-}
+using test::json_of;
 
 const std::string kConfigs = std::string(DGM_SOURCE_DIR) + "/configs/";
 

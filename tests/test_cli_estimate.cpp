@@ -14,9 +14,7 @@ namespace {
 
 using test::run_dgm;
 
-nlohmann::json json_of(const test::CommandResult& result) {
-  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
-}
+using test::json_of;
 
 TEST(CliEstimate, PpcaEstimatorsAgainstTheExactValue) {
   auto result = run_dgm(

@@ -34,9 +34,7 @@ std::string write_blobs(const std::string& dir) {
   return dir + "/blobs";
 }
 
-nlohmann::json json_of(const test::CommandResult& result) {
-  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
-}
+using test::json_of;
 
 TEST(CliGmm, FitScorePredictSampleEndToEnd) {
   const auto dir = test::make_temp_dir("gmm-cli");

@@ -24,9 +24,7 @@ namespace {
 
 const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 
-nlohmann::json json_of(const test::CommandResult& result) {
-  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
-}
+using test::json_of;
 
 TEST(Cuda, PpcaExactPosteriorGivesTheClosedFormMarginalOnTheGpu) {
   SKIP_WITHOUT_CUDA();

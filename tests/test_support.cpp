@@ -52,6 +52,10 @@ torch::Tensor binary_fashion_mnist(int64_t n, Split split) {
   return binarize_seeded(set.x.slice(0, 0, n), 1234);
 }
 
+nlohmann::json json_of(const CommandResult& result) {
+  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
+}
+
 Vae make_vae(int64_t latent, std::vector<int64_t> hidden, VaeOptions options) {
   options.latent_dim = latent;
   options.hidden = std::move(hidden);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
@@ -34,6 +35,9 @@ CommandResult run_command(const std::string& command);
 
 /// Runs the built dgm with `arguments`.
 CommandResult run_dgm(const std::string& arguments);
+
+/// The JSON object a command printed (from its first '{' on).
+nlohmann::json json_of(const CommandResult& result);
 
 /// The message of the dgm::Error that `action` throws, or "(no error)".
 std::string error_message_of(const std::function<void()>& action);

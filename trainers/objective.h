@@ -21,8 +21,9 @@ std::vector<std::string> training_objective_names();
 // clang-format off
 #define DGM_OBJECTIVE_OPTIONS(X)                                                                                  \
   X(std::string, objective, "elbo",                                                                               \
-    "the registered estimator training maximizes: elbo (averaged over k samples), iwae (the IWAE-k bound) or "   \
-    "exact (models with an exact marginal)", one_of(training_objective_names))                                   \
+    "the registered estimator training maximizes: elbo (averaged over k samples), iwae (the IWAE-k bound), "     \
+    "exact (models with an exact marginal) or class_elbo (z = (y, w), y summed: M2's, with labels)",              \
+    one_of(training_objective_names))                                                                              \
   X(int64_t, k, 1, "samples per example for the objective", between(1, 1 << 20))                                 \
   X(Gradient, gradient, Gradient::kStandard,                                                                      \
     "iwae only: standard (autograd through the bound) or dreg (the doubly reparameterized encoder gradient, "     \
