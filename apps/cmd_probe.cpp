@@ -97,7 +97,14 @@ int run_probe(ProbeArgs args) {
     for (int64_t s = 0; s < subject.x.size(0); s += 1000)
       parts.push_back(
           latent->class_log_proposal(subject.x.slice(0, s, std::min(subject.x.size(0), s + 1000))).argmax(-1));
-    lines.push_back({"model_q", "the model's own q(y|x)", accuracy(test_y, torch::cat(parts).cpu())});
+    const auto predicted = torch::cat(parts).cpu();
+    // Trained without labels, the model's classes are clusters whose numbers
+    // mean nothing: name them by the best one-to-one assignment.
+    if (config.data.labels_per_class == 0)
+      lines.push_back({"model_q_cluster", "the model's own q(y|x), clusters named best",
+                       cluster_accuracy(test_y, predicted, classes, latent->classes()).accuracy});
+    else
+      lines.push_back({"model_q", "the model's own q(y|x)", accuracy(test_y, predicted)});
   }
   if (args.baselines) {
     const auto pixels = fit_logistic_regression(train_x, train_y, classes, lr);

@@ -12,41 +12,12 @@
 #include "models/class_latent.h"
 #include "models/m2.h"
 #include "test_support.h"
+#include "tiny_m2.h"
 
 namespace dgm {
 namespace {
 
 const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
-
-/// A small M2 in float64: 3 classes, one-dimensional w, 6 Bernoulli pixels.
-M2 tiny_m2(int64_t classes = 3) {
-  torch::manual_seed(11);
-  M2Options options;
-  options.classes = classes;
-  options.latent_dim = 1;
-  options.hidden = {8};
-  M2 model(options, DataShape{6, {}});
-  model->to(torch::kFloat64);
-  return model;
-}
-
-/// log p(x, y) [B, K] by the trapezoid rule over w in [-12, 12].
-torch::Tensor quadrature_log_joint(M2Impl& model, const torch::Tensor& x) {
-  const int64_t points = 4001;
-  auto grid = torch::linspace(-12.0, 12.0, points, kF64);
-  const double step = 24.0 / (points - 1);
-  auto w = grid.view({points, 1, 1}).expand({points, x.size(0), 1});
-  std::vector<torch::Tensor> columns;
-  for (int64_t y = 0; y < model.classes(); ++y) {
-    auto classes = torch::full({points, x.size(0)}, y, torch::kLong);
-    auto log_f = model.log_likelihood_given_class(x, classes, w) - 0.5 * w.squeeze(-1).pow(2) -
-                 0.5 * std::log(2 * M_PI) - std::log(static_cast<double>(model.classes()));
-    auto weights = torch::full({points, 1}, std::log(step), kF64);
-    weights[0] = weights[-1] = std::log(step / 2);
-    columns.push_back(torch::logsumexp(log_f + weights, 0));
-  }
-  return torch::stack(columns, -1);
-}
 
 TEST(ClassAndNormal, LogProbIsTheClassTermPlusTheNormalOfItsClass) {
   auto logits = torch::tensor({{0.2, -1.0, 0.5}, {1.5, 0.0, -0.3}}, kF64);
@@ -91,7 +62,7 @@ TEST(ClassAndNormal, SamplesFollowTheClassProbabilitiesAndTheirClassesNormal) {
 }
 
 TEST(ClassSum, EqualsTheSumWrittenOutByHandFromTheSameDraws) {
-  M2 model = tiny_m2();
+  M2 model = tiny_m2(11);
   torch::NoGradGuard no_grad;
   auto x = test::binary_fashion_mnist(4, Split::kTest).narrow(1, 300, 6).to(torch::kFloat64);
   EstimatorOptions options;
@@ -123,7 +94,7 @@ TEST(ClassSum, EqualsTheSumWrittenOutByHandFromTheSameDraws) {
 }
 
 TEST(ClassSum, GivesLogPOfXAndTheClassPosteriorOfQuadrature) {
-  M2 model = tiny_m2();
+  M2 model = tiny_m2(11);
   torch::NoGradGuard no_grad;
   auto x = test::binary_fashion_mnist(5, Split::kTest).narrow(1, 400, 6).to(torch::kFloat64);
   auto exact_joint = quadrature_log_joint(*model, x);
@@ -145,7 +116,7 @@ TEST(ClassSum, GivesLogPOfXAndTheClassPosteriorOfQuadrature) {
 }
 
 TEST(ClassSum, AMaskMarginalizesTheHiddenPixels) {
-  M2 model = tiny_m2();
+  M2 model = tiny_m2(11);
   torch::NoGradGuard no_grad;
   auto x = test::binary_fashion_mnist(3, Split::kTest).narrow(1, 500, 6).to(torch::kFloat64);
   auto mask = torch::tensor({1.0, 1.0, 0.0, 1.0, 0.0, 1.0}, kF64).expand({3, 6});
@@ -179,7 +150,7 @@ TEST(MlpWithClasses, EqualsTheForwardPassOnTheOneHotInput) {
 }
 
 TEST(M2, TheEncoderOfGivenClassesIsTheRowOfEveryClass) {
-  M2 model = tiny_m2(4);
+  M2 model = tiny_m2(11, 1, 4);
   auto x = test::binary_fashion_mnist(3, Split::kTest).narrow(1, 300, 6).to(torch::kFloat64);
   auto all = model->rest_proposal(x);
   auto y = torch::tensor({3, 0, 2}, torch::kLong);
@@ -240,7 +211,7 @@ TEST(ClassSum, AModelWithoutAClassIsNamed) {
     EXPECT_NE(std::string(e.what()).find("has none"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(estimator_registry().at("class_sum").applies(*vae));
-  EXPECT_TRUE(estimator_registry().at("class_sum").applies(*tiny_m2()));
+  EXPECT_TRUE(estimator_registry().at("class_sum").applies(*tiny_m2(11)));
 }
 
 }  // namespace
