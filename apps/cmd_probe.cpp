@@ -92,12 +92,7 @@ int run_probe(ProbeArgs args) {
   lines.push_back({"probe", fmt::format("encoder features ({}) + logistic regression", train_features.size(1)),
                    accuracy(test_y, probe.predict(test_features).cpu())});
   if (ClassLatentModel* latent = class_latent(model)) {
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> parts;
-    for (int64_t s = 0; s < subject.x.size(0); s += 1000)
-      parts.push_back(
-          latent->class_log_proposal(subject.x.slice(0, s, std::min(subject.x.size(0), s + 1000))).argmax(-1));
-    const auto predicted = torch::cat(parts).cpu();
+    const auto predicted = amortised_classes(*latent, subject.x).cpu();
     // Trained without labels, the model's classes are clusters whose numbers
     // mean nothing: name them by the best one-to-one assignment.
     if (config.data.labels_per_class == 0)

@@ -70,7 +70,7 @@ struct EstimatorEntry {
   bool takes_labels = false;
   /// Whether it works on a model (empty: on every model). `dgm estimate`
   /// runs, unless told which, every registered estimator that applies.
-  std::function<bool(LatentVariableModel& model)> applies;
+  std::function<bool(LatentVariableModel& model)> applies = {};
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;

@@ -64,4 +64,12 @@ DiagNormal ClassLatentModel::rest_proposal_given(const torch::Tensor& x, const t
 
 ClassLatentModel* class_latent(LatentVariableModel& model) { return dynamic_cast<ClassLatentModel*>(&model); }
 
+torch::Tensor amortised_classes(ClassLatentModel& model, const torch::Tensor& x, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < x.size(0); start += batch_size)
+    parts.push_back(model.class_log_proposal(x.slice(0, start, std::min(x.size(0), start + batch_size))).argmax(-1));
+  return torch::cat(parts);
+}
+
 }  // namespace dgm

@@ -80,4 +80,8 @@ class ClassLatentModel {
 /// The model's ClassLatentModel side, or null when its latent has no class.
 ClassLatentModel* class_latent(LatentVariableModel& model);
 
+/// The most probable class under q(y | x) of each example, `batch_size`
+/// examples at a time, without gradients: int64 [N] on x's device.
+torch::Tensor amortised_classes(ClassLatentModel& model, const torch::Tensor& x, int64_t batch_size = 1000);
+
 }  // namespace dgm

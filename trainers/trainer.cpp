@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/random.h"
+#include "estimators/classification.h"
 #include "estimators/elbo.h"
 #include "models/class_latent.h"
 
@@ -227,16 +228,9 @@ std::vector<std::pair<std::string, double>> Trainer::validate(const torch::Tenso
   ClassLatentModel* classes = class_latent(*model_);
   if (classes != nullptr && labels.defined() && (labels >= 0).any().item<bool>()) {
     model_->eval();
-    int64_t right = 0, known = 0;
-    for (int64_t start = 0; start < x.size(0); start += options_.validation_batch_size) {
-      const int64_t end = std::min(x.size(0), start + options_.validation_batch_size);
-      auto y = labels.slice(0, start, end).to(x.device());
-      auto guess = classes->class_log_proposal(x.slice(0, start, end)).argmax(-1);
-      right += ((guess == y) & (y >= 0)).sum().item<int64_t>();
-      known += (y >= 0).sum().item<int64_t>();
-    }
+    const auto guess = amortised_classes(*classes, x, options_.validation_batch_size).cpu();
     model_->train();
-    metrics.emplace_back("val_accuracy", static_cast<double>(right) / static_cast<double>(known));
+    metrics.emplace_back("val_accuracy", accuracy(labels.cpu(), guess));
   }
   return metrics;
 }
