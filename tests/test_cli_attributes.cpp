@@ -1,6 +1,7 @@
 // Latents that name attributes through the program: dgm train of an M2 run
 // with few labels, then dgm attributes, edit, traverse, interpolate and probe
-// on it (and traverse, interpolate and probe on a VAE run), with the errors a
+// on it (and traverse, interpolate and probe on a VAE run; an M2 trained
+// without labels, scored by its clusters), with the errors a
 // user meets: no class latent, a class out of range, labels missing or more
 // classes in the labels than the model has.
 
@@ -136,6 +137,29 @@ TEST_F(CliAttributes, ProbeComparesTheCodesWithTheLabelsAlone) {
   EXPECT_EQ(m2_json.at("features").get<int64_t>(), 16);          // q(y|x) for 10 classes and w of 6
   EXPECT_TRUE(m2_json.contains("model_q_accuracy"));
   EXPECT_FALSE(m2_json.contains("pixels_mlp_accuracy"));
+}
+
+TEST(CliAttributesUnsupervised, AnM2TrainedWithoutLabelsIsScoredByItsClustersTheSameWayByBothCommands) {
+  const auto dir = test::make_temp_dir("cli-attributes-unsupervised");
+  auto train = run_dgm("train --quiet --config " + kConfigs +
+                       "m2_short.yaml --set data.limit=1500 --set data.val_size=300 --set train.epochs=1 "
+                       "--set data.labels_per_class=0 --set model.hidden=[32] --set model.latent_dim=4 --out " +
+                       dir + "/run");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("(0 labelled)"), std::string::npos) << train.output;
+  auto probe = run_dgm("probe --run " + dir + "/run --limit 400 --no-baselines --json");
+  ASSERT_EQ(probe.exit_code, 0) << probe.output;
+  auto probe_json = json_of(probe);
+  EXPECT_FALSE(probe_json.contains("model_q_accuracy"));  // its class numbers mean nothing by themselves
+  auto attributes = run_dgm("attributes --run " + dir + "/run --limit 400 --k 2 --json");
+  ASSERT_EQ(attributes.exit_code, 0) << attributes.output;
+  auto attributes_json = json_of(attributes);
+  // The best naming of the clusters is at least as good as taking their numbers as classes.
+  EXPECT_GE(attributes_json.at("cluster_accuracy_amortised").get<double>(),
+            attributes_json.at("accuracy_amortised").get<double>());
+  // The same clusters of the same 400 examples, by q(y|x) in two commands.
+  EXPECT_DOUBLE_EQ(probe_json.at("model_q_cluster_accuracy").get<double>(),
+                   attributes_json.at("cluster_accuracy_amortised").get<double>());
 }
 
 TEST(CliAttributesErrors, LabelsMissingOrBeyondTheModelsClassesAreNamed) {
