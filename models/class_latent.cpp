@@ -66,6 +66,7 @@ ClassLatentModel* class_latent(LatentVariableModel& model) { return dynamic_cast
 
 torch::Tensor amortised_classes(ClassLatentModel& model, const torch::Tensor& x, int64_t batch_size) {
   torch::NoGradGuard no_grad;
+  if (x.size(0) == 0) return torch::empty({0}, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < x.size(0); start += batch_size)
     parts.push_back(model.class_log_proposal(x.slice(0, start, std::min(x.size(0), start + batch_size))).argmax(-1));
