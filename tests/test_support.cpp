@@ -53,7 +53,12 @@ torch::Tensor binary_fashion_mnist(int64_t n, Split split) {
 }
 
 nlohmann::json json_of(const CommandResult& result) {
-  return nlohmann::json::parse(result.output.substr(result.output.find('{')));
+  const auto start = result.output.find('{');
+  if (start == std::string::npos) {
+    ADD_FAILURE() << "the command printed no JSON object:\n" << result.output;
+    return nlohmann::json::object();
+  }
+  return nlohmann::json::parse(result.output.substr(start));
 }
 
 Vae make_vae(int64_t latent, std::vector<int64_t> hidden, VaeOptions options) {
