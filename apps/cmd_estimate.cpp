@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -32,6 +33,7 @@ struct EstimateArgs {
   int64_t seed = 0;
   bool json = false;
   std::string plot;
+  AisOptions ais;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -73,19 +75,25 @@ std::vector<const EstimatorEntry*> chosen_estimators(const std::string& list) {
 }
 
 /// Runs `estimator` with k samples on every example, in batches: [N]
-/// (float64, CPU); the effective sample sizes go to `ess` where it has them.
+/// (float64, CPU); the effective sample sizes go to `ess` where it has them,
+/// HMC's acceptances to `acceptance`.
 torch::Tensor per_example(LatentVariableModel& model, const EstimatorEntry& estimator, EstimatorOptions options,
                           const torch::Tensor& x, const torch::Tensor& mask, int64_t batch_size,
-                          std::vector<torch::Tensor>* ess) {
+                          std::vector<torch::Tensor>* ess, std::optional<BandAcceptance>* acceptance = nullptr) {
   torch::NoGradGuard no_grad;
-  if (!estimator.takes_k) options.chunk = 0;  // an exact sum's own chunk
+  if (estimator.kind == EstimateKind::kExact) options.chunk = 0;  // an exact sum's own chunk
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < x.size(0); start += batch_size) {
     auto xb = x.slice(0, start, std::min(x.size(0), start + batch_size));
     auto mb = mask.slice(0, start, std::min(x.size(0), start + batch_size));
+    options.first_example = start;  // draws keyed by example (AIS) do not depend on the batches
     Estimate estimate = estimator.estimate(model, xb, options, mb);
     parts.push_back(estimate.value);
     if (ess != nullptr && estimate.weights) ess->push_back(estimate.weights->ess);
+    if (acceptance != nullptr && estimate.acceptance) {
+      if (!*acceptance) *acceptance = BandAcceptance{};
+      (*acceptance)->add(*estimate.acceptance);
+    }
   }
   return torch::cat(parts).to(torch::kFloat64).cpu();
 }
@@ -97,6 +105,7 @@ int run_estimate(EstimateArgs args) {
   EstimatorOptions options;
   options.proposal = parse_proposal(args.proposal);
   options.chunk = args.chunk;
+  options.ais = args.ais;
   args.subject.seed = static_cast<uint64_t>(args.seed);
   Subject subject = load_subject(args.subject);
   LatentVariableModel& model = *subject.model;
@@ -113,31 +122,52 @@ int run_estimate(EstimateArgs args) {
   nlohmann::json results = nlohmann::json::object();
   std::vector<std::pair<std::string, std::string>> rows;  // estimator, the rest of its line
   std::map<std::string, std::vector<double>> means_by_name;
+  std::map<std::string, double> means_without_k;  // estimators that do not read k: one row, at their own sample count
   for (const EstimatorEntry* estimator : estimators) {
     if (estimator->kind == EstimateKind::kExact) continue;  // the reference line, computed once above
+    if (args.estimators.empty() && !estimator->by_default) continue;  // costly ones (AIS) only when named
     if (estimator->applies && !estimator->applies(model)) {
       if (args.estimators.empty()) continue;  // every estimator that applies
       fail("--estimators: {} does not apply to {}", estimator->name, model.describe());
     }
     const std::string& name = estimator->name;
-    for (const int64_t k : ks) {
+    const std::vector<int64_t> row_ks = estimator->takes_k ? ks : std::vector<int64_t>{args.ais.chains};
+    for (const int64_t k : row_ks) {
       std::vector<double> means;
       std::vector<torch::Tensor> ess;
+      std::optional<BandAcceptance> acceptance;
       bool minus_infinity = false;
       options.k = k;
+      const auto started = std::chrono::steady_clock::now();
       for (int64_t r = 0; r < args.repeats; ++r) {
-        seed_everything(derive_seed(derive_seed(*args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r));
-        auto values = per_example(model, *estimator, options, subject.x, mask, args.batch_size, &ess);
+        const uint64_t seed = derive_seed(derive_seed(*args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r);
+        seed_everything(seed);
+        options.seed = seed;
+        auto values = per_example(model, *estimator, options, subject.x, mask, args.batch_size, &ess, &acceptance);
         minus_infinity = minus_infinity || torch::isneginf(values).any().item<bool>();
         means.push_back(values.mean().item<double>());
       }
       auto tensor = torch::tensor(means, torch::kFloat64);
       const double mean = tensor.mean().item<double>();
       const double spread = args.repeats > 1 ? tensor.std().item<double>() : 0.0;
-      means_by_name[name].push_back(mean);
-      nlohmann::json entry{{"mean", mean}, {"sd_over_repeats", spread}};
+      if (estimator->takes_k)
+        means_by_name[name].push_back(mean);
+      else
+        means_without_k[name] = mean;
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / args.repeats;
+      nlohmann::json entry{{"mean", mean}, {"sd_over_repeats", spread}, {"seconds_per_repeat", seconds}};
       if (exact) entry["bias"] = mean - *exact;
       if (!ess.empty()) entry["mean_ess"] = torch::cat(ess).mean().item<double>();
+      if (acceptance) {
+        nlohmann::json rates = nlohmann::json::array();
+        for (double rate : acceptance->rates()) rates.push_back(std::isnan(rate) ? nlohmann::json() : nlohmann::json(rate));
+        entry["acceptance"] = acceptance->overall();
+        entry["acceptance_by_beta_band"] = rates;  // [0, 0.1), ..., [0.9, 1]
+        entry["ais_steps"] = args.ais.ais_steps;
+        entry["leapfrog"] = args.ais.leapfrog;
+        entry["ais_init"] = to_string(args.ais.ais_init);
+      }
       results[name][std::to_string(k)] = entry;
       if (minus_infinity)
         fmt::print(stderr, "warning: {} with k = {}: every weight was 0 for some example (log p_hat = -inf)\n", name,
@@ -156,7 +186,7 @@ int run_estimate(EstimateArgs args) {
                                      args.batch_size, nullptr)
                              .item<double>();
     write_estimate_plot(args.plot, model, subject.x.slice(0, 0, 1), mask.slice(0, 0, 1), options.proposal, ks,
-                        means_by_name, exact, exact_of_example);
+                        means_by_name, exact, exact_of_example, means_without_k);
   }
   if (args.json) {
     nlohmann::json out{{"model", subject.description},
@@ -189,22 +219,23 @@ Command add_estimate_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand(
       "estimate",
       "Estimate log p(x) with every registered estimator (naive Monte Carlo, importance sampling, IWAE, "
-      "ELBO, exact sums)");
+      "ELBO, exact sums, AIS: its row has k = --chains)");
   add_subject_options(*app, args->subject, 100);
   app->add_option(
       "--estimators", args->estimators,
-      "Comma list of registered estimators: " + join_choices(estimator_registry().names(), ", ") + " (default: all)");
+      "Comma list of registered estimators: " + join_choices(estimator_registry().names(), ", ") + " (default: all that apply but ais)");
   app->add_option("--k", args->ks, "Comma list of sample counts (default 1,10,100,1000)");
   app->add_option("--repeats", args->repeats, "Independent repeats per estimator and k (default 5)")
       ->check(cli_check(at_least(1)));
   app->add_option("--proposal", args->proposal,
                   "encoder (the model's q), posterior (exact, pPCA), prior, uniform (finite z) or widened:F");
   app->add_option("--mask", args->mask, "Hidden entries: none, top-half, bottom-half or random:P (default none)");
-  app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(cli_check(at_least(1)));
+  app->add_option("--chunk", args->chunk, "Samples drawn at once; AIS: chains at once (default 250)")->check(cli_check(at_least(1)));
   app->add_option("--batch-size", args->batch_size, "Examples per batch (default 100)")->check(cli_check(at_least(1)));
   app->add_option("--seed", args->seed, "Seed (default 0)")->check(cli_check(at_least(0)));
   app->add_flag("--json", args->json, "Print one JSON object, keyed by estimator and k");
   app->add_option("--plot", args->plot, "Draw the running estimates and the bias against k to this PNG (gnuplot)");
+  add_table_options(*app, option_table<AisOptions>(), args->ais);
   return {app, [args] { return run_estimate(*args); }};
 }
 

@@ -15,7 +15,8 @@ namespace {
 
 struct EvalArgs {
   SubjectOptions subject;
-  std::vector<std::string> overrides;  ///< eval.k=..., from --k, --batch-size, --chunk
+  std::vector<std::string> overrides;  ///< eval.k=..., from --k, --batch-size, --chunk, --ais
+  AisOptions ais;                      ///< --chains, --leapfrog, ...
   bool json = false;
 };
 
@@ -37,6 +38,7 @@ EvalOptions eval_options(const Subject& subject, const EvalArgs& args) {
   }
   if (args.subject.split) eval.split = *args.subject.split;
   if (args.subject.seed) eval.seed = *args.subject.seed;
+  eval.ais_settings = args.ais;
   return eval;
 }
 
@@ -59,6 +61,12 @@ int run_eval(const EvalArgs& args) {
         {"elbo_stderr", elbo.standard_error},
         {"iwae", iwae.mean},
         {"iwae_stderr", iwae.standard_error},
+        {"ais", eval.ais > 0 ? nlohmann::json(mean_and_error(result.ais).mean) : nlohmann::json()},
+        {"ais_stderr", eval.ais > 0 ? nlohmann::json(mean_and_error(result.ais).standard_error) : nlohmann::json()},
+        {"ais_steps", eval.ais},
+        {"ais_chains", eval.ais_settings.chains},
+        {"ais_leapfrog", eval.ais_settings.leapfrog},
+        {"ais_acceptance", eval.ais > 0 ? nlohmann::json(result.ais_acceptance.overall()) : nlohmann::json()},
         {"seconds", result.seconds},
         {"active_units", result.active.defined ? nlohmann::json(result.active.active) : nlohmann::json()},
         {"latent_units", result.active.defined ? nlohmann::json(result.active.total) : nlohmann::json()},
@@ -71,6 +79,12 @@ int run_eval(const EvalArgs& args) {
   fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo.mean, elbo.standard_error);
   fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae.mean,
              iwae.standard_error);
+ if (eval.ais > 0) {
+    const MeanAndError ais = mean_and_error(result.ais);
+    fmt::print("AIS-{:<6} {:.3f} ± {:.3f} nats per example ({} chains, {} leapfrog steps, from the {}; acceptance {:.2f})\n",
+               eval.ais, ais.mean, ais.standard_error, eval.ais_settings.chains, eval.ais_settings.leapfrog,
+               to_string(eval.ais_settings.ais_init), result.ais_acceptance.overall());
+  }
   if (result.active.defined)
     fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",
                result.active.active, result.active.total);
@@ -82,9 +96,11 @@ int run_eval(const EvalArgs& args) {
 
 Command add_eval_command(CLI::App& parent) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* app = parent.add_subcommand("eval", "Evaluate a model: mean ELBO and IWAE-k bound (nats)");
+  CLI::App* app = parent.add_subcommand("eval", "Evaluate a model: mean ELBO and IWAE-k bound (nats), and AIS with --ais T");
   add_subject_options(*app, args->subject, 0);
-  add_override_options(*app, option_table<EvalOptions>(), "eval", args->overrides, {"k", "batch_size", "chunk"});
+  add_override_options(*app, option_table<EvalOptions>(), "eval", args->overrides,
+                       {"k", "batch_size", "chunk", "ais"});
+  add_table_options(*app, option_table<AisOptions>(), args->ais, {"ais_steps"});
   app->add_option_function<int64_t>(
          "--seed", [args](int64_t seed) { args->subject.seed = static_cast<uint64_t>(seed); },
          "Seed of the evaluation: the examples' binarization and the draws (default: eval.seed of the run, else 0)")

@@ -25,7 +25,8 @@ torch::Tensor running_log_mean(const torch::Tensor& log_weights) {
 void write_estimate_plot(const std::string& path, LatentVariableModel& model, const torch::Tensor& example,
                          const torch::Tensor& example_mask, const Proposal& proposal, const std::vector<int64_t>& ks,
                          const std::map<std::string, std::vector<double>>& means_by_estimator,
-                         std::optional<double> exact_mean, std::optional<double> exact_of_example) {
+                         std::optional<double> exact_mean, std::optional<double> exact_of_example,
+                         const std::map<std::string, double>& means_without_k) {
   torch::NoGradGuard no_grad;
   const int64_t samples = std::max<int64_t>(1000, *std::max_element(ks.begin(), ks.end()));
   const Proposal blind = model.latent_support_size() > 0 ? uniform_proposal() : prior_proposal();
@@ -57,6 +58,9 @@ void write_estimate_plot(const std::string& path, LatentVariableModel& model, co
       series += fmt::format("{}{} using 1:{} with linespoints lw 2 title '{}'", series.empty() ? "" : ", ",
                             gnuplot_quoted(bias_file), column++, name);
     }
+    for (const auto& [name, mean] : means_without_k)
+      series += fmt::format("{}{} with lines dt 3 lw 2 title '{}'", series.empty() ? "" : ", ",
+                            mean - exact_mean.value_or(0.0), name);
     return fmt::format(
         "set terminal pngcairo size 1400,560 font ',11'\n"
         "set output {}\n"

@@ -16,9 +16,11 @@
 
 namespace dgm {
 
+/// means_without_k: estimators that do not read k (AIS), drawn as level lines.
 void write_estimate_plot(const std::string& path, LatentVariableModel& model, const torch::Tensor& example,
                          const torch::Tensor& example_mask, const Proposal& proposal, const std::vector<int64_t>& ks,
                          const std::map<std::string, std::vector<double>>& means_by_estimator,
-                         std::optional<double> exact_mean, std::optional<double> exact_of_example);
+                         std::optional<double> exact_mean, std::optional<double> exact_of_example,
+                         const std::map<std::string, double>& means_without_k = {});
 
 }  // namespace dgm

@@ -23,6 +23,10 @@ torch::Tensor Distribution::rsample(int64_t) const {
   fail("{} has no reparameterized sampler; use sample() and a score-function estimator", name());
 }
 
+torch::Tensor Distribution::from_noise(const torch::Tensor&) const {
+  fail("{} is not a transform of normal noise; draw it with sample()", name());
+}
+
 torch::Tensor Distribution::entropy() const { fail("{} has no closed-form entropy", name()); }
 
 torch::Tensor Distribution::mean() const { fail("{} has no mean in its value space", name()); }
@@ -57,9 +61,10 @@ torch::Tensor DiagNormal::sample(int64_t n) const {
 }
 
 torch::Tensor DiagNormal::rsample(int64_t n) const {
-  auto eps = torch::randn(with_samples(n, loc_.sizes()), loc_.options());
-  return loc_ + scale_ * eps;
+  return from_noise(torch::randn(with_samples(n, loc_.sizes()), loc_.options()));
 }
+
+torch::Tensor DiagNormal::from_noise(const torch::Tensor& eps) const { return loc_ + scale_ * eps; }
 
 torch::Tensor DiagNormal::log_prob_elements(const torch::Tensor& value) const {
   auto standardized = (value - loc_) / scale_;
@@ -139,7 +144,10 @@ torch::Tensor MultivariateNormal::sample(int64_t n) const {
 }
 
 torch::Tensor MultivariateNormal::rsample(int64_t n) const {
-  auto eps = torch::randn(with_samples(n, loc_.sizes()), loc_.options());
+  return from_noise(torch::randn(with_samples(n, loc_.sizes()), loc_.options()));
+}
+
+torch::Tensor MultivariateNormal::from_noise(const torch::Tensor& eps) const {
   return loc_ + torch::matmul(scale_tril_, eps.unsqueeze(-1)).squeeze(-1);
 }
 
@@ -207,6 +215,13 @@ torch::Tensor DiagNormalChain::join(const torch::Tensor& a, const torch::Tensor&
 torch::Tensor DiagNormalChain::rsample(int64_t n) const {
   auto a = root_.rsample(n);                       // [n, *batch, Da]
   auto b = conditional_(a).rsample(1).squeeze(0);  // one b per a
+  return join(a, b);
+}
+
+torch::Tensor DiagNormalChain::from_noise(const torch::Tensor& eps) const {
+  TORCH_CHECK(eps.size(-1) == root_dim_ + conditional_dim_, "DiagNormalChain: noise of size ", eps.size(-1));
+  auto a = root_.from_noise(eps.narrow(-1, 0, root_dim_));
+  auto b = conditional_(a).from_noise(eps.narrow(-1, root_dim_, conditional_dim_));
   return join(a, b);
 }
 

@@ -21,6 +21,12 @@ class Distribution {
   /// n reparameterized draws (gradients flow into the parameters). Throws for
   /// distributions that have no reparameterization (discrete ones).
   virtual torch::Tensor rsample(int64_t n) const;
+  /// The reparameterized draws made from standard normal noise eps [n, *batch,
+  /// *event] (rsample(n) is from_noise of torch::randn): what lets a caller
+  /// bring its own random numbers (AIS's counter-based ones). Throws for
+  /// distributions that have no such sampler; has_from_noise() says.
+  virtual torch::Tensor from_noise(const torch::Tensor& eps) const;
+  virtual bool has_from_noise() const { return false; }
   /// log density (or mass) summed over the event: value [..., *batch, *event] -> [..., *batch].
   virtual torch::Tensor log_prob(const torch::Tensor& value) const = 0;
   /// Closed-form entropy [*batch]; throws where there is none.
@@ -49,6 +55,8 @@ class DiagNormal : public Distribution {
 
   torch::Tensor sample(int64_t n) const override;
   torch::Tensor rsample(int64_t n) const override;
+  torch::Tensor from_noise(const torch::Tensor& eps) const override;
+  bool has_from_noise() const override { return true; }
   torch::Tensor log_prob(const torch::Tensor& value) const override;
   /// Per-coordinate log densities, not summed: value [..., *batch, D] -> same.
   torch::Tensor log_prob_elements(const torch::Tensor& value) const;
@@ -81,6 +89,9 @@ class DiagNormalChain : public Distribution {
   DiagNormalChain(DiagNormal root, Conditional conditional, int64_t conditional_dim, bool root_first);
   torch::Tensor sample(int64_t n) const override;
   torch::Tensor rsample(int64_t n) const override;
+  /// eps holds the root's noise then the conditional's (whatever root_first says).
+  torch::Tensor from_noise(const torch::Tensor& eps) const override;
+  bool has_from_noise() const override { return true; }
   /// log root(a) + log conditional(a)(b): the conditional's network runs on a.
   torch::Tensor log_prob(const torch::Tensor& value) const override;
   /// The root's mean, and the conditional's mean at the root's mean (a
@@ -144,6 +155,8 @@ class MultivariateNormal : public Distribution {
   MultivariateNormal(torch::Tensor loc, torch::Tensor scale_tril);
   torch::Tensor sample(int64_t n) const override;
   torch::Tensor rsample(int64_t n) const override;
+  torch::Tensor from_noise(const torch::Tensor& eps) const override;
+  bool has_from_noise() const override { return true; }
   torch::Tensor log_prob(const torch::Tensor& value) const override;
   torch::Tensor entropy() const override;
   torch::Tensor mean() const override { return loc_; }

@@ -2,7 +2,8 @@
 // What `dgm eval` reports of a model on a set of examples: the mean ELBO and
 // the mean IWAE-k bound (a lower bound on log p(x) that tends to it as k
 // grows; IWAE-5000 is the usual test log-likelihood), per example, with the
-// active latent units (active_units.h). The eval.* options of a config.
+// active latent units (active_units.h), and AIS's estimate where asked
+// (ais.h). The eval.* options of a config.
 
 #include <torch/types.h>
 
@@ -11,6 +12,7 @@
 #include "core/dataset.h"
 #include "core/options.h"
 #include "estimators/active_units.h"
+#include "estimators/ais.h"
 #include "models/latent_variable_model.h"
 
 namespace dgm {
@@ -22,18 +24,25 @@ namespace dgm {
   X(int64_t, chunk, 250, "samples drawn at once: bounds memory at chunk x batch_size x data size",         \
     between(1, 1 << 24))                                                                                    \
   X(Split, split, Split::kTest, "the split evaluated, test or train", any_value())                         \
-  X(uint64_t, seed, 0, "fixes the evaluation's draws (binarization of the examples, z)", any_value())
+  X(uint64_t, seed, 0, "fixes the evaluation's draws (binarization of the examples, z)", any_value())             \
+  X(int64_t, ais, 0, "AIS with this many intermediate distributions beside the bounds (0: none)",               \
+    between(0, 10000000))
 // clang-format on
 
 /// The eval.* section of a config.
 struct EvalOptions {
   DGM_EVAL_OPTIONS(DGM_OPTION_MEMBER)
+  /// AIS's other settings (chains, leapfrog steps, ...); ais above is its T.
+  AisOptions ais_settings;
 };
 DGM_OPTION_TABLE(EvalOptions, DGM_EVAL_OPTIONS)
 
 struct Evaluation {
   /// Per example [N] (CPU), nats.
   torch::Tensor elbo, iwae;
+  /// AIS's estimate per example [N] and its standard error, where options.ais > 0.
+  torch::Tensor ais, ais_stderr;
+  BandAcceptance ais_acceptance;
   ActiveUnits active;
   /// Wall time of the bounds (not the active units).
   double seconds = 0.0;

@@ -21,7 +21,7 @@ Estimate from_weights(ImportanceEstimate weights) {
   return out;
 }
 
-Estimate from_value(torch::Tensor value) { return {value, value, std::nullopt}; }
+Estimate from_value(torch::Tensor value) { return {value, value, std::nullopt, std::nullopt}; }
 
 EstimatorRegistry with_builtin_estimators() {
   EstimatorRegistry registry("estimator");
@@ -49,7 +49,7 @@ EstimatorRegistry with_builtin_estimators() {
                             [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
                                const torch::Tensor& mask) {
                               ElboTerms terms = elbo(model, x, options, mask);
-                              return Estimate{terms.elbo, terms.objective, std::nullopt};
+                              return Estimate{terms.elbo, terms.objective, std::nullopt, std::nullopt};
                             }};
   elbo_entry.takes_surrogates = true;
   elbo_entry.reparameterized = true;
@@ -75,11 +75,25 @@ EstimatorRegistry with_builtin_estimators() {
       [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
          const torch::Tensor& mask) {
         ClassElbo bounds = class_elbo(model, x, options, mask);
-        return Estimate{bounds.value, bounds.objective, std::nullopt};
+        return Estimate{bounds.value, bounds.objective, std::nullopt, std::nullopt};
       }};
   class_elbo_entry.takes_labels = true;
   class_elbo_entry.applies = class_sum.applies;
   registry.add(class_elbo_entry);
+  EstimatorEntry ais{"ais",
+                     "annealed importance sampling with HMC (Neal 2001; Wu et al. 2017): reads the ais options, not k",
+                     EstimateKind::kUnbiased, false,
+                     [](LatentVariableModel& model, const torch::Tensor& x, const EstimatorOptions& options,
+                        const torch::Tensor& mask) {
+                       AisResult result = annealed_importance_sampling(model, x, options, mask);
+                       Estimate out = from_weights(std::move(result.weights));
+                       out.acceptance = std::move(result.acceptance);
+                       return out;
+                     }};
+  ais.takes_k = false;
+  ais.applies = ais_applies;
+  ais.by_default = false;
+  registry.add(ais);
   return registry;
 }
 

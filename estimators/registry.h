@@ -1,8 +1,8 @@
 #pragma once
 // Every estimator of log p(x), by name: what `dgm estimate --estimators`
 // lists, what train.objective may name, and what the config checks against.
-// The built-in ones are naive, is, iwae, elbo, exact, class_sum and
-// class_elbo; a new estimator is one new file and one registration:
+// The built-in ones are naive, is, iwae, elbo, exact, class_sum, class_elbo
+// and ais; a new estimator is one new file and one registration:
 //
 //   static const dgm::RegisterEstimator mine({"mine", "what it computes", dgm::EstimateKind::kLowerBound,
 //                                            /*differentiable=*/true, estimate_mine});
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/registry.h"
+#include "estimators/ais.h"
 #include "estimators/estimator_options.h"
 #include "estimators/weight_statistics.h"
 #include "models/latent_variable_model.h"
@@ -41,6 +42,8 @@ struct Estimate {
   /// Importance sampling's diagnostics (ESS, standard error), where the
   /// estimator weighs samples.
   std::optional<ImportanceEstimate> weights;
+  /// HMC's acceptance rates per band of beta, where the estimator anneals (AIS).
+  std::optional<BandAcceptance> acceptance;
 };
 
 using EstimateFunction = std::function<Estimate(LatentVariableModel& model, const torch::Tensor& x,
@@ -71,6 +74,9 @@ struct EstimatorEntry {
   /// Whether it works on a model (empty: on every model). `dgm estimate`
   /// runs, unless told which, every registered estimator that applies.
   std::function<bool(LatentVariableModel& model)> applies = {};
+  /// `dgm estimate` without --estimators runs it (AIS, which costs T x L
+  /// times as much as importance sampling, runs only when named).
+  bool by_default = true;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;

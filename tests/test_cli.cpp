@@ -24,7 +24,7 @@ const std::string kTinySets =
 TEST(Cli, HelpListsEveryCommandAndEveryCommandHasHelp) {
   auto result = run_dgm("--help");
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* command : {"train", "eval", "sample", "config"}) {
+  for (const char* command : {"train", "eval", "sample", "config", "bdmc"}) {
     EXPECT_NE(result.output.find(command), std::string::npos) << command;
     auto sub = run_dgm(std::string(command) + " --help");
     EXPECT_EQ(sub.exit_code, 0) << command;

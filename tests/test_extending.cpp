@@ -90,7 +90,7 @@ const dgm::RegisterEstimator kPriorIwae({"prior_iwae", "the IWAE-k bound with z 
                                             dgm::EstimatorOptions options, const torch::Tensor& mask) {
                                            options.proposal = dgm::prior_proposal();
                                            auto bound = dgm::iwae_bound(model, x, options, mask);
-                                           return dgm::Estimate{bound, bound, std::nullopt};
+                                           return dgm::Estimate{bound, bound, std::nullopt, std::nullopt};
                                          }});
 
 namespace dgm {
