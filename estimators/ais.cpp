@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
+#include "core/blas_threads.h"
 #include "core/counter_random.h"
 #include "core/error.h"
 #include "core/random.h"
@@ -97,6 +99,27 @@ AnnealPoint initial_point(const PointFunction& at, const Distribution& initial, 
   return at(initial.from_noise(random.normal(0, dim).to(dtype)));
 }
 
+/// Anneals chains [0, chains) in groups of at most `group`, through
+/// one(first, n): on the CPU the groups run on one thread per core at once,
+/// each with single-threaded products (as the sampling estimators' tiles,
+/// estimators/log_weights.h). Each chain has its own random stream, so the
+/// passes, in chain order, are those of one group.
+std::vector<Pass> anneal_groups(int64_t chains, int64_t group, bool on_cpu,
+                                const std::function<Pass(int64_t first, int64_t n)>& one) {
+  const int workers = on_cpu ? std::max(1, blas_threads()) : 1;
+  if (workers > 1) group = std::min(group, (chains + workers - 1) / workers);
+  const int64_t groups = (chains + group - 1) / group;
+  std::vector<Pass> passes(static_cast<std::size_t>(groups));
+  std::optional<SingleThreadedBlas> single_threaded;
+  if (workers > 1 && groups > 1) single_threaded.emplace();
+  run_split(groups, groups > 1 ? workers : 1, [&](int, int64_t begin, int64_t end) {
+    torch::NoGradGuard no_grad;  // per thread: gradients in z only, inside the path
+    for (int64_t g = begin; g < end; ++g)
+      passes[static_cast<std::size_t>(g)] = one(g * group, std::min(group, chains - g * group));
+  });
+  return passes;
+}
+
 /// Forward AIS on any path: what the estimator and BDMC share.
 struct Forward {
   AisResult result;
@@ -111,21 +134,27 @@ Forward forward_ais(const PointFunction& at, const Distribution& initial, const 
   const int64_t batch = rows.size(0);
   Forward out;
   const auto float64 = torch::TensorOptions().dtype(torch::kFloat64).device(rows.device());
+  const bool on_cpu = rows.is_cpu();
   if (ais.ais_steps > 1 && ais.pilot_chains > 0) {
-    auto random = chain_streams(derive_seed(seed, 2), rows, 0, ais.pilot_chains);
-    auto pilot = anneal(at, initial_point(at, initial, random, dim, dtype), path, false, random, ais, {}, true);
-    out.schedule = pilot.schedule;
+    auto pilots = anneal_groups(ais.pilot_chains, ais.pilot_chains, on_cpu, [&](int64_t first, int64_t n) {
+      auto random = chain_streams(derive_seed(seed, 2), rows, first, n);
+      return anneal(at, initial_point(at, initial, random, dim, dtype), path, false, random, ais, {}, true);
+    });
+    // The geometric mean over all pilot chains of each transition's step size.
+    out.schedule = torch::zeros_like(pilots.front().schedule);
+    for (const Pass& pilot : pilots)
+      out.schedule += pilot.schedule * (static_cast<double>(pilot.log_weights.size(0)) / ais.pilot_chains);
   } else {
     out.schedule = torch::full({std::max<int64_t>(ais.ais_steps - 1, 0), batch}, std::log(ais.step_size), float64);
   }
   const int64_t chunk = options.chunk > 0 ? options.chunk : ais.chains;
   WeightStatistics statistics;
   std::vector<torch::Tensor> log_weights;
-  for (int64_t first = 0; first < ais.chains; first += chunk) {
-    const int64_t n = std::min(chunk, ais.chains - first);
+  auto passes = anneal_groups(ais.chains, chunk, on_cpu, [&](int64_t first, int64_t n) {
     auto random = chain_streams(derive_seed(seed, 1), rows, first, n);
-    auto pass =
-        anneal(at, initial_point(at, initial, random, dim, dtype), path, false, random, ais, out.schedule, false);
+    return anneal(at, initial_point(at, initial, random, dim, dtype), path, false, random, ais, out.schedule, false);
+  });
+  for (const Pass& pass : passes) {
     statistics.add(pass.log_weights);
     log_weights.push_back(pass.log_weights);
     out.result.acceptance.add(pass.acceptance);
@@ -291,11 +320,12 @@ BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Te
   const int64_t chunk = options.chunk > 0 ? options.chunk : options.ais.chains;
   WeightStatistics reverse_statistics;
   BdmcResult out;
-  for (int64_t first = 0; first < options.ais.chains; first += chunk) {
-    const int64_t n = std::min(chunk, options.ais.chains - first);
+  auto passes = anneal_groups(options.ais.chains, chunk, x.is_cpu(), [&](int64_t first, int64_t n) {
     auto random = chain_streams(derive_seed(seed, 3), rows, first, n);
     auto start = at(z_exact.to(x.scalar_type()).unsqueeze(0).expand({n, x.size(0), model.latent_dim()}).clone());
-    auto pass = anneal(at, start, path, true, random, options.ais, forward.schedule, false);
+    return anneal(at, start, path, true, random, options.ais, forward.schedule, false);
+  });
+  for (const Pass& pass : passes) {
     reverse_statistics.add(pass.log_weights);
     out.reverse_acceptance.add(pass.acceptance);
   }

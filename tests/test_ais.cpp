@@ -277,11 +277,11 @@ TEST(Ais, AMaskedEntryNeverInfluencesTheEstimate) {
   auto changed = x.clone();
   changed.slice(1, 3, 6).fill_(1e6);
   for (auto init : {AisInit::kPrior, AisInit::kEncoder}) {
-    auto options = ais_options(500, 128, init, 3);
-    auto masked = annealed_importance_sampling(model, x, options, mask);
-    EXPECT_TRUE(torch::allclose(masked.weights.log_estimate,
-                                annealed_importance_sampling(model, changed, options, mask).weights.log_estimate, 1e-12,
-                                1e-12));
+    auto short_run = ais_options(50, 8, init, 3);
+    EXPECT_TRUE(torch::allclose(annealed_importance_sampling(model, x, short_run, mask).weights.log_estimate,
+                                annealed_importance_sampling(model, changed, short_run, mask).weights.log_estimate,
+                                1e-12, 1e-12));
+    auto masked = annealed_importance_sampling(model, x, ais_options(500, 128, init, 3), mask);
     expect_near_exact(masked, *ppca.closed_form_log_marginal(x, mask), to_string(init));
   }
 }
