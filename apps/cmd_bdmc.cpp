@@ -89,8 +89,10 @@ int run_bdmc(BdmcArgs args) {
                        {"reverse_acceptance", reverse_acceptance.overall()},
                        {"seconds", seconds}};
     if (args.per_example) {
-      out["lower_per_example"] = std::vector<double>(lower_all.data_ptr<double>(), lower_all.data_ptr<double>() + args.n);
-      out["upper_per_example"] = std::vector<double>(upper_all.data_ptr<double>(), upper_all.data_ptr<double>() + args.n);
+      out["lower_per_example"] =
+          std::vector<double>(lower_all.data_ptr<double>(), lower_all.data_ptr<double>() + args.n);
+      out["upper_per_example"] =
+          std::vector<double>(upper_all.data_ptr<double>(), upper_all.data_ptr<double>() + args.n);
     }
     fmt::print("{}\n", out.dump());
     return 0;
@@ -121,7 +123,8 @@ int run_bdmc(BdmcArgs args) {
 Command add_bdmc_command(CLI::App& parent) {
   auto args = std::make_shared<BdmcArgs>();
   CLI::App* app = parent.add_subcommand(
-      "bdmc", "Bidirectional Monte Carlo: AIS bounds on log p(x) from below and above, on data simulated from the model");
+      "bdmc",
+      "Bidirectional Monte Carlo: AIS bounds on log p(x) from below and above, on data simulated from the model");
   add_subject_options(*app, args->subject, 0, "--limit");
   app->add_option("--n", args->n, "Examples simulated from the model (default 100)")
       ->check(cli_check(between(1, 1 << 24)));

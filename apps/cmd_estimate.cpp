@@ -124,7 +124,7 @@ int run_estimate(EstimateArgs args) {
   std::map<std::string, std::vector<double>> means_by_name;
   std::map<std::string, double> means_without_k;  // estimators that do not read k: one row, at their own sample count
   for (const EstimatorEntry* estimator : estimators) {
-    if (estimator->kind == EstimateKind::kExact) continue;  // the reference line, computed once above
+    if (estimator->kind == EstimateKind::kExact) continue;            // the reference line, computed once above
     if (args.estimators.empty() && !estimator->by_default) continue;  // costly ones (AIS) only when named
     if (estimator->applies && !estimator->applies(model)) {
       if (args.estimators.empty()) continue;  // every estimator that applies
@@ -140,7 +140,8 @@ int run_estimate(EstimateArgs args) {
       options.k = k;
       const auto started = std::chrono::steady_clock::now();
       for (int64_t r = 0; r < args.repeats; ++r) {
-        const uint64_t seed = derive_seed(derive_seed(*args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r);
+        const uint64_t seed =
+            derive_seed(derive_seed(*args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r);
         seed_everything(seed);
         options.seed = seed;
         auto values = per_example(model, *estimator, options, subject.x, mask, args.batch_size, &ess, &acceptance);
@@ -161,7 +162,8 @@ int run_estimate(EstimateArgs args) {
       if (!ess.empty()) entry["mean_ess"] = torch::cat(ess).mean().item<double>();
       if (acceptance) {
         nlohmann::json rates = nlohmann::json::array();
-        for (double rate : acceptance->rates()) rates.push_back(std::isnan(rate) ? nlohmann::json() : nlohmann::json(rate));
+        for (double rate : acceptance->rates())
+          rates.push_back(std::isnan(rate) ? nlohmann::json() : nlohmann::json(rate));
         entry["acceptance"] = acceptance->overall();
         entry["acceptance_by_beta_band"] = rates;  // [0, 0.1), ..., [0.9, 1]
         entry["ais_steps"] = args.ais.ais_steps;
@@ -221,16 +223,17 @@ Command add_estimate_command(CLI::App& parent) {
       "Estimate log p(x) with every registered estimator (naive Monte Carlo, importance sampling, IWAE, "
       "ELBO, exact sums, AIS: its row has k = --chains)");
   add_subject_options(*app, args->subject, 100);
-  app->add_option(
-      "--estimators", args->estimators,
-      "Comma list of registered estimators: " + join_choices(estimator_registry().names(), ", ") + " (default: all that apply but ais)");
+  app->add_option("--estimators", args->estimators,
+                  "Comma list of registered estimators: " + join_choices(estimator_registry().names(), ", ") +
+                      " (default: all that apply but ais)");
   app->add_option("--k", args->ks, "Comma list of sample counts (default 1,10,100,1000)");
   app->add_option("--repeats", args->repeats, "Independent repeats per estimator and k (default 5)")
       ->check(cli_check(at_least(1)));
   app->add_option("--proposal", args->proposal,
                   "encoder (the model's q), posterior (exact, pPCA), prior, uniform (finite z) or widened:F");
   app->add_option("--mask", args->mask, "Hidden entries: none, top-half, bottom-half or random:P (default none)");
-  app->add_option("--chunk", args->chunk, "Samples drawn at once; AIS: chains at once (default 250)")->check(cli_check(at_least(1)));
+  app->add_option("--chunk", args->chunk, "Samples drawn at once; AIS: chains at once (default 250)")
+      ->check(cli_check(at_least(1)));
   app->add_option("--batch-size", args->batch_size, "Examples per batch (default 100)")->check(cli_check(at_least(1)));
   app->add_option("--seed", args->seed, "Seed (default 0)")->check(cli_check(at_least(0)));
   app->add_flag("--json", args->json, "Print one JSON object, keyed by estimator and k");

@@ -79,11 +79,12 @@ int run_eval(const EvalArgs& args) {
   fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo.mean, elbo.standard_error);
   fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae.mean,
              iwae.standard_error);
- if (eval.ais > 0) {
+  if (eval.ais > 0) {
     const MeanAndError ais = mean_and_error(result.ais);
-    fmt::print("AIS-{:<6} {:.3f} ± {:.3f} nats per example ({} chains, {} leapfrog steps, from the {}; acceptance {:.2f})\n",
-               eval.ais, ais.mean, ais.standard_error, eval.ais_settings.chains, eval.ais_settings.leapfrog,
-               to_string(eval.ais_settings.ais_init), result.ais_acceptance.overall());
+    fmt::print(
+        "AIS-{:<6} {:.3f} ± {:.3f} nats per example ({} chains, {} leapfrog steps, from the {}; acceptance {:.2f})\n",
+        eval.ais, ais.mean, ais.standard_error, eval.ais_settings.chains, eval.ais_settings.leapfrog,
+        to_string(eval.ais_settings.ais_init), result.ais_acceptance.overall());
   }
   if (result.active.defined)
     fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",
@@ -96,10 +97,10 @@ int run_eval(const EvalArgs& args) {
 
 Command add_eval_command(CLI::App& parent) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* app = parent.add_subcommand("eval", "Evaluate a model: mean ELBO and IWAE-k bound (nats), and AIS with --ais T");
+  CLI::App* app =
+      parent.add_subcommand("eval", "Evaluate a model: mean ELBO and IWAE-k bound (nats), and AIS with --ais T");
   add_subject_options(*app, args->subject, 0);
-  add_override_options(*app, option_table<EvalOptions>(), "eval", args->overrides,
-                       {"k", "batch_size", "chunk", "ais"});
+  add_override_options(*app, option_table<EvalOptions>(), "eval", args->overrides, {"k", "batch_size", "chunk", "ais"});
   add_table_options(*app, option_table<AisOptions>(), args->ais, {"ais_steps"});
   app->add_option_function<int64_t>(
          "--seed", [args](int64_t seed) { args->subject.seed = static_cast<uint64_t>(seed); },

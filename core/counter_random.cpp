@@ -66,7 +66,9 @@ torch::Tensor CounterRandom::words(int64_t counter, int64_t use, int64_t n) cons
   return hash32(word.bitwise_xor(key_b_.unsqueeze(-1)));
 }
 
-torch::Tensor CounterRandom::uniform(int64_t counter, int64_t n) const { return to_unit_interval(words(counter, 0, n)); }
+torch::Tensor CounterRandom::uniform(int64_t counter, int64_t n) const {
+  return to_unit_interval(words(counter, 0, n));
+}
 
 torch::Tensor CounterRandom::normal(int64_t counter, int64_t n) const {
   auto radius = (-2.0 * to_unit_interval(words(counter, 1, n)).log()).sqrt();

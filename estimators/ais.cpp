@@ -52,8 +52,8 @@ Pass anneal(const PointFunction& at, AnnealPoint point, const std::vector<double
     acceptance_average = torch::full({chains, batch}, options.target_acceptance, pass.log_weights.options());
   }
   for (int64_t t = 1; t <= steps; ++t) {
-    pass.log_weights += (path[t] - path[t - 1]) *
-                        (point.log_target.to(torch::kFloat64) - point.log_initial.to(torch::kFloat64));
+    pass.log_weights +=
+        (path[t] - path[t - 1]) * (point.log_target.to(torch::kFloat64) - point.log_initial.to(torch::kFloat64));
     if (t == steps) break;
     const double beta = path[t];
     const int64_t forward_index = reverse ? steps - t : t;
@@ -73,8 +73,8 @@ Pass anneal(const PointFunction& at, AnnealPoint point, const std::vector<double
     accepted[band] = accepted[band].defined() ? accepted[band] + count : count;
     pass.acceptance.proposed[band] += static_cast<double>(chains * batch);
     if (adapt) {
-      acceptance_average = kAcceptanceDecay * acceptance_average +
-                           (1.0 - kAcceptanceDecay) * transition.accepted.to(torch::kFloat64);
+      acceptance_average =
+          kAcceptanceDecay * acceptance_average + (1.0 - kAcceptanceDecay) * transition.accepted.to(torch::kFloat64);
       auto change = torch::where(acceptance_average > options.target_acceptance,
                                  torch::full_like(acceptance_average, std::log(kIncrease)),
                                  torch::full_like(acceptance_average, std::log(kDecrease)));
@@ -161,8 +161,8 @@ Forward forward_ais(const PointFunction& at, const Distribution& initial, const 
   }
   out.result.weights = statistics.result();
   out.log_weights = torch::cat(log_weights);
-  out.result.mean_step_size = out.schedule.size(0) > 0 ? out.schedule.mean(0).exp()
-                                                       : torch::full({batch}, ais.step_size, float64);
+  out.result.mean_step_size =
+      out.schedule.size(0) > 0 ? out.schedule.mean(0).exp() : torch::full({batch}, ais.step_size, float64);
   return out;
 }
 
@@ -206,9 +206,8 @@ AisResult class_ais(LatentVariableModel& model, ClassLatentModel& classes, const
   }
   auto at = annealing_path([initial](const torch::Tensor& w) { return initial->log_prob(w); },
                            [&classes, prior, x_rows, y, mask_rows](const torch::Tensor& w) {
-                             return prior->log_prob(w) +
-                                    classes.log_likelihood_given_class(x_rows, y.expand({w.size(0), y.size(0)}), w,
-                                                                       mask_rows);
+                             return prior->log_prob(w) + classes.log_likelihood_given_class(
+                                                             x_rows, y.expand({w.size(0), y.size(0)}), w, mask_rows);
                            });
   auto rows = example_rows(options, batch, x.device()).unsqueeze(0) * k +
               torch::arange(k, x.options().dtype(torch::kInt64)).unsqueeze(1);
@@ -285,33 +284,33 @@ AisResult annealed_importance_sampling(LatentVariableModel& model, const torch::
     fail("AIS: the {} of {} ({}) is not a transform of normal noise; use --ais-init prior",
          to_string(options.ais.ais_init), model.describe(), initial->name());
   auto at = annealing_path(model, x, *initial, mask);
-  return forward_ais(at, *initial, example_rows(options, x.size(0), x.device()), model.latent_dim(),
-                     x.scalar_type(), options, seed)
+  return forward_ais(at, *initial, example_rows(options, x.size(0), x.device()), model.latent_dim(), x.scalar_type(),
+                     options, seed)
       .result;
 }
 
 torch::Tensor ais_initial_noise(uint64_t seed, int64_t first_example, int64_t batch, int64_t chains, int64_t dim,
                                 const torch::Device& device) {
-  auto rows = torch::arange(first_example, first_example + batch, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  auto rows =
+      torch::arange(first_example, first_example + batch, torch::TensorOptions().dtype(torch::kInt64).device(device));
   return chain_streams(derive_seed(seed, 1), rows, 0, chains).normal(0, dim);
 }
 
-BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Tensor& x,
-                                     const torch::Tensor& z_exact, const EstimatorOptions& options) {
+BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& z_exact,
+                                     const EstimatorOptions& options) {
   check_ais_input(model, x, options, {});
   if (class_latent(model) != nullptr)
     fail("BDMC: {} has z = (y, w); its reverse chains would need y summed out, which dgm does not do yet",
          model.describe());
   if (z_exact.dim() != 2 || z_exact.size(0) != x.size(0) || z_exact.size(1) != model.latent_dim())
     fail("BDMC: the exact latents are {}, where [{}, {}] is needed (one z per row of x)", c10::str(z_exact.sizes()),
-         x.size(0),
-         model.latent_dim());
+         x.size(0), model.latent_dim());
   torch::NoGradGuard no_grad;
   const uint64_t seed = seed_of(options);
   auto initial = options.ais.ais_init == AisInit::kEncoder ? model.proposal(x) : model.prior(x.size(0));
   if (!initial->has_from_noise())
-    fail("BDMC: the {} of {} is not a transform of normal noise; use --ais-init prior",
-         to_string(options.ais.ais_init), model.describe());
+    fail("BDMC: the {} of {} is not a transform of normal noise; use --ais-init prior", to_string(options.ais.ais_init),
+         model.describe());
   auto at = annealing_path(model, x, *initial);
   auto rows = example_rows(options, x.size(0), x.device());
   Forward forward = forward_ais(at, *initial, rows, model.latent_dim(), x.scalar_type(), options, seed);

@@ -95,7 +95,7 @@ struct BdmcResult {
 /// their latents z_exact [B, *latent] (x ~ p(x | z), z ~ p(z)): forward AIS
 /// for the lower bound, reverse AIS from z_exact for the upper one, both with
 /// options.ais. Models with a continuous latent only.
-BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Tensor& x,
-                                     const torch::Tensor& z_exact, const EstimatorOptions& options = {});
+BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& z_exact,
+                                     const EstimatorOptions& options = {});
 
 }  // namespace dgm

@@ -82,8 +82,8 @@ Transition hmc_transition(const PointFunction& at, const AnnealPoint& current, c
   auto [proposal, end_momentum] = leapfrog(at, current, momentum, step, steps, beta);
   auto kinetic = [](const torch::Tensor& p) { return 0.5 * p.to(torch::kFloat64).pow(2).sum(-1); };
   // log of the Metropolis-Hastings ratio: the change of -H = log f - |p|^2 / 2.
-  auto log_ratio = (proposal.log_density(beta) - kinetic(end_momentum)) -
-                   (current.log_density(beta) - kinetic(momentum));
+  auto log_ratio =
+      (proposal.log_density(beta) - kinetic(end_momentum)) - (current.log_density(beta) - kinetic(momentum));
   auto finite = torch::isfinite(log_ratio) & torch::isfinite(proposal.gradient(beta)).all(-1);
   auto accepted = finite & (uniform.log() < log_ratio);
   Transition out;

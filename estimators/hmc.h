@@ -50,8 +50,8 @@ std::pair<AnnealPoint, torch::Tensor> leapfrog(const PointFunction& at, AnnealPo
                                                const torch::Tensor& step, int64_t steps, double beta);
 
 struct Transition {
-  AnnealPoint point;      ///< where each chain is after the transition
-  torch::Tensor accepted; ///< bool [S, B]: the proposal was taken
+  AnnealPoint point;       ///< where each chain is after the transition
+  torch::Tensor accepted;  ///< bool [S, B]: the proposal was taken
 };
 
 /// One HMC transition that leaves f_beta invariant: from `current` with the

@@ -152,7 +152,8 @@ TEST(Hmc, TransitionsLeaveACorrelatedGaussianInvariant) {
     EXPECT_NEAR(mean[i].item<double>(), target.mean[i].item<double>(),
                 4 * std::sqrt(target.covariance[i][i].item<double>() / chains));
     for (int j = 0; j < 2; ++j)
-      EXPECT_NEAR(covariance[i][j].item<double>(), target.covariance[i][j].item<double>(), 4 * std::sqrt(2.0 / chains) * 1.5);
+      EXPECT_NEAR(covariance[i][j].item<double>(), target.covariance[i][j].item<double>(),
+                  4 * std::sqrt(2.0 / chains) * 1.5);
   }
 }
 
@@ -295,7 +296,7 @@ TEST(Ais, ReportsAcceptancePerBandAndIsRegistered) {
   ASSERT_TRUE(e.weights.has_value());
   double proposed = 0;
   for (double p : e.acceptance->proposed) proposed += p;
-  EXPECT_EQ(proposed, 399.0 * 8 * 3);  // a transition at every beta but the last
+  EXPECT_EQ(proposed, 399.0 * 8 * 3);       // a transition at every beta but the last
   EXPECT_GT(e.acceptance->overall(), 0.4);  // adapted toward 0.65
   EXPECT_LT(e.acceptance->overall(), 0.95);
   EXPECT_TRUE(estimator_registry().at("ais").applies(ppca));
