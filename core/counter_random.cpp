@@ -22,10 +22,8 @@ torch::Tensor multiply32(const torch::Tensor& x, int64_t c) {
 
 torch::Tensor xor_shift(const torch::Tensor& x, int64_t shift) { return x.bitwise_xor(x.__rshift__(shift)); }
 
-int64_t hash32_scalar(int64_t x) {
-  // The same steps on one value, for the seed's words.
-  return hash32(torch::tensor({x}, torch::kInt64)).item<int64_t>();
-}
+/// hash32 of the low 32 bits of x, as int64 (for the seed's words).
+int64_t hash32_scalar(int64_t x) { return hash32(static_cast<uint32_t>(x & kLow32)); }
 
 /// (w + 1/2) / 2^32: strictly inside (0, 1), float64.
 torch::Tensor to_unit_interval(const torch::Tensor& words) {
@@ -40,6 +38,14 @@ torch::Tensor hash32(const torch::Tensor& values) {
   x = xor_shift(x, 15);
   x = multiply32(x, 0x846ca68bLL);
   return xor_shift(x, 16);
+}
+
+uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  return x ^ (x >> 16);
 }
 
 CounterRandom::CounterRandom(uint64_t seed, const torch::Tensor& indices) {

@@ -16,6 +16,8 @@ namespace dgm {
 /// The "lowbias32" integer hash (Wellons 2018) of each value of an int64
 /// tensor holding values in [0, 2^32): same shape, values in [0, 2^32).
 torch::Tensor hash32(const torch::Tensor& values);
+/// The same hash of one 32-bit value, in plain integer arithmetic.
+uint32_t hash32(uint32_t value);
 
 /// Independent streams of uniform and normal numbers, one per entry of a batch.
 class CounterRandom {

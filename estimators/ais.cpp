@@ -189,6 +189,19 @@ void check_ais_input(LatentVariableModel& model, const torch::Tensor& x, const E
          model.describe());
 }
 
+/// f_0, the distribution the chains start from: the encoder or the prior
+/// (--ais-init), refused unless it is a transform of normal noise (the
+/// chains' first draws come from their own random streams).
+std::shared_ptr<Distribution> initial_distribution(LatentVariableModel& model, const torch::Tensor& x,
+                                                   const EstimatorOptions& options, const torch::Tensor& mask,
+                                                   const char* who) {
+  auto initial = options.ais.ais_init == AisInit::kEncoder ? model.proposal(x, mask) : model.prior(x.size(0));
+  if (!initial->has_from_noise())
+    fail("{}: the {} of {} ({}) is not a transform of normal noise; use --ais-init prior", who,
+         to_string(options.ais.ais_init), model.describe(), initial->name());
+  return initial;
+}
+
 /// z = (y, w): AIS over w for each class y, the classes summed exactly:
 /// p_hat(x) = sum_y p(y) p_hat(x | y), unbiased as each p_hat(x | y) is.
 AisResult class_ais(LatentVariableModel& model, ClassLatentModel& classes, const torch::Tensor& x,
@@ -279,10 +292,7 @@ AisResult annealed_importance_sampling(LatentVariableModel& model, const torch::
   torch::NoGradGuard no_grad;  // gradients in z only, inside the path
   const uint64_t seed = seed_of(options);
   if (ClassLatentModel* classes = class_latent(model)) return class_ais(model, *classes, x, options, mask, seed);
-  auto initial = options.ais.ais_init == AisInit::kEncoder ? model.proposal(x, mask) : model.prior(x.size(0));
-  if (!initial->has_from_noise())
-    fail("AIS: the {} of {} ({}) is not a transform of normal noise; use --ais-init prior",
-         to_string(options.ais.ais_init), model.describe(), initial->name());
+  auto initial = initial_distribution(model, x, options, mask, "AIS");
   auto at = annealing_path(model, x, *initial, mask);
   return forward_ais(at, *initial, example_rows(options, x.size(0), x.device()), model.latent_dim(), x.scalar_type(),
                      options, seed)
@@ -307,10 +317,7 @@ BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Te
          x.size(0), model.latent_dim());
   torch::NoGradGuard no_grad;
   const uint64_t seed = seed_of(options);
-  auto initial = options.ais.ais_init == AisInit::kEncoder ? model.proposal(x) : model.prior(x.size(0));
-  if (!initial->has_from_noise())
-    fail("BDMC: the {} of {} is not a transform of normal noise; use --ais-init prior", to_string(options.ais.ais_init),
-         model.describe());
+  auto initial = initial_distribution(model, x, options, {}, "BDMC");
   auto at = annealing_path(model, x, *initial);
   auto rows = example_rows(options, x.size(0), x.device());
   Forward forward = forward_ais(at, *initial, rows, model.latent_dim(), x.scalar_type(), options, seed);

@@ -67,6 +67,19 @@ struct GaussianTarget {
   }
 };
 
+TEST(CounterRandom, TensorHashMatchesPlainIntegerArithmetic) {
+  // The tensor hash (int64 pieces, no overflow) against uint32 wrap-around,
+  // on values spread over [0, 2^32), both ends included.
+  std::vector<int64_t> values = {0, 1, 2, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000LL, 0xFFFFFFFFLL};
+  for (int64_t v = 12345; v < (int64_t{1} << 32); v += 40503991) values.push_back(v);
+  auto hashed = hash32(torch::tensor(values, torch::kInt64));
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_EQ(hashed[static_cast<int64_t>(i)].item<int64_t>(), hash32(static_cast<uint32_t>(values[i])))
+        << "value " << values[i];
+  EXPECT_EQ(hash32(uint32_t{0}), 0u);  // lowbias32 fixes 0
+  EXPECT_NE(hash32(uint32_t{1}), hash32(uint32_t{2}));
+}
+
 TEST(CounterRandom, UniformAndNormalHaveTheirMoments) {
   CounterRandom random(3, torch::arange(2000, torch::kInt64));
   auto u = random.uniform(5, 50);
