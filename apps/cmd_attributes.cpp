@@ -159,7 +159,7 @@ Command add_attributes_command(CLI::App& parent) {
       "attributes", "Which class is each example: p(y|x) by the sum over y beside q(y|x), accuracy, confusion");
   add_subject_options(*app, args->subject, 0);
   app->add_option("--k", args->k, "Draws of w per example and class for p(x, y) (default 100)")
-      ->check(cli_check(at_least(1)));
+      ->check(cli_check(between(1, 1 << 24)));
   app->add_option("--chunk", args->chunk, "Draws of w weighed at once (default: all k)")->check(cli_check(at_least(1)));
   app->add_option("--batch-size", args->batch_size, "Examples at once (default 100)")->check(cli_check(at_least(1)));
   app->add_option("--mask", args->mask,

@@ -56,6 +56,8 @@ std::vector<int64_t> parse_ks(const std::string& text) {
     }
     if (used != item.size()) fail("--k {}: '{}' is not an integer", text, item);
     if (k <= 0) fail("--k {}: k = {} is not valid: every k must be at least 1", text, k);
+    // The same bound as eval.k: past it, use --chunk and --repeats.
+    if (k > (int64_t{1} << 24)) fail("--k {}: k = {} is past the most dgm draws per example, 16777216", text, k);
     ks.push_back(k);
   }
   if (ks.empty()) fail("--k needs at least one value, e.g. --k 1,10,100");

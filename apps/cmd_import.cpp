@@ -27,6 +27,7 @@ struct ImportArgs {
   std::vector<std::string> sets;
   std::string weights;
   std::vector<std::string> renames;
+  std::string key;
   std::string out;
   bool quiet = false;
 };
@@ -39,7 +40,7 @@ int run_import(const ImportArgs& args) {
   ImageSet data = load_images(config.data, Split::kTrain);
   std::shared_ptr<TrainableModel> model = create_model(config.model, data.shape());
   model->to(to_dtype(config.train.runtime.dtype));
-  const auto lines = load_foreign_weights(*model, args.weights, args.renames);
+  const auto lines = load_foreign_weights(*model, args.weights, args.renames, args.key);
   if (!args.quiet)
     for (const auto& line : lines) fmt::print(stderr, "  {}\n", line);
   fs::create_directories(args.out);
@@ -59,10 +60,13 @@ Command add_import_command(CLI::App& parent) {
   app->add_option("--config,-c", args->config, "The config whose model.* describes the architecture")->required();
   app->add_option("--set", args->sets, "Override a config key, KEY=VALUE (repeatable)");
   app->add_option("--weights,-w", args->weights,
-                  "torch.save(dict(model.state_dict()), PATH) from Python, or a .safetensors file")
+                  "torch.save(model.state_dict(), PATH) from Python (or a checkpoint dict, with --key), or a "
+                  ".safetensors file")
       ->required()
       ->check(CLI::ExistingFile);
   app->add_option("--rename", args->renames, "Rewrite a name prefix of the file first, OLD=NEW (repeatable)");
+  app->add_option("--key", args->key,
+                  "The entry of a checkpoint dict that holds the state dict, e.g. model_state_dict");
   app->add_option("--out,-o", args->out, "The run directory to write")->required();
   app->add_flag("--quiet,-q", args->quiet, "Do not list how the tensors were matched");
   return {app, [args] { return run_import(*args); }};

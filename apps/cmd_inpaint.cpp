@@ -74,7 +74,7 @@ Command add_inpaint_command(CLI::App& parent) {
       parent.add_subcommand("inpaint", "Hide part of test images, bound log p(x_observed), draw completions");
   add_subject_options(*app, args->subject, 8);
   app->add_option("--mask", args->mask, "Hidden part: top-half, bottom-half or random:P (default top-half)");
-  app->add_option("--k", args->k, "Importance samples per image (default 1000)")->check(cli_check(at_least(1)));
+  app->add_option("--k", args->k, "Importance samples per image (default 1000)")->check(cli_check(between(1, 1 << 24)));
   app->add_option("--completions", args->completions, "Completions drawn per image (default 6)")
       ->check(cli_check(between(1, 64)));
   app->add_option("--chunk", args->chunk, "Samples drawn at once (default 250)")->check(cli_check(at_least(1)));

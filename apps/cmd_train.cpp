@@ -8,6 +8,7 @@
 #include "apps/pictures.h"
 #include "core/dataset.h"
 #include "core/device.h"
+#include "core/directory_lock.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "models/model_registry.h"
@@ -44,6 +45,8 @@ int run_train(const TrainArgs& args) {
   Config config = load_config(config_path, args.sets);
   if (!args.device.empty()) config.train.runtime.device = args.device;
   const torch::Device device = prepare_device(config.train.runtime.device, config.train.runtime.threads);
+  // Before the data loads: a second dgm on this directory refuses at once.
+  DirectoryLock lock(out, "run directory");
 
   const torch::Dtype dtype = to_dtype(config.train.runtime.dtype);
   ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);

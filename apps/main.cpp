@@ -6,11 +6,13 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <sstream>
 
 #include "apps/cli_common.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 
 namespace {
 
@@ -33,10 +35,26 @@ std::string usage_line(CLI::App& app) {
   return "Usage: dgm COMMAND [OPTIONS]";
 }
 
+/// Gives every command that runs (the leaves of the tree) the same
+/// --memory-limit option, declared once here.
+void add_memory_limit_option(CLI::App& app, std::string& limit) {
+  auto children = app.get_subcommands([](CLI::App*) { return true; });
+  if (children.empty()) {
+    app.add_option("--memory-limit", limit,
+                   "Most memory dgm may ask for before it refuses a size (e.g. 8G, 512M; default 80% of what this "
+                   "process may use)");
+    return;
+  }
+  for (CLI::App* child : children) add_memory_limit_option(*child, limit);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   dgm::keep_freed_memory();
+  // Past a file size limit (ulimit -f) a write fails with EFBIG, which dgm
+  // reports like a full disk, instead of the signal killing it mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"dgm: deep latent variable generative models (VAE, IWAE, mixtures) on LibTorch", "dgm"};
   app.set_version_flag("--version", std::string("dgm ") + DGM_VERSION);
   app.require_subcommand(1);
@@ -47,6 +65,8 @@ int main(int argc, char** argv) {
       dgm::add_export_command(app),      dgm::add_import_command(app),  dgm::add_config_command(app),
       dgm::add_attributes_command(app),  dgm::add_edit_command(app),    dgm::add_traverse_command(app),
       dgm::add_interpolate_command(app), dgm::add_probe_command(app),   dgm::add_bdmc_command(app)};
+  std::string memory_limit;
+  for (auto& command : commands) add_memory_limit_option(*command.app, memory_limit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -60,6 +80,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (!memory_limit.empty()) dgm::set_memory_limit(dgm::parse_memory_size(memory_limit));
     for (auto& command : commands)
       if (command.app->parsed()) return command.run();
   } catch (const dgm::UsageError& e) {

@@ -36,7 +36,7 @@ Subject run_subject(const SubjectOptions& options, const torch::Device& device) 
   Subject subject;
   subject.checkpoint = run->checkpoint;
   if (!options.weights.empty()) {  // weights from elsewhere into the run's architecture
-    load_foreign_weights(*run->model, options.weights, options.renames);
+    load_foreign_weights(*run->model, options.weights, options.renames, options.key);
     subject.checkpoint = options.weights;
   }
   const Config& config = run->config;
@@ -120,10 +120,12 @@ void add_subject_options(CLI::App& app, SubjectOptions& options, int64_t default
   auto* run = app.add_option("--run,-r", options.run, "Run directory written by dgm train or dgm import");
   auto* weights = app.add_option("--weights", options.weights,
                                  "Use these weights in the run's model: .safetensors, or a Python "
-                                 "torch.save(dict(model.state_dict()), PATH) (see dgm import)")
+                                 "torch.save(model.state_dict(), PATH) (see dgm import)")
                       ->check(CLI::ExistingFile)
                       ->needs(run);
   app.add_option("--rename", options.renames, "With --weights: rewrite a name prefix first, OLD=NEW (repeatable)")
+      ->needs(weights);
+  app.add_option("--key", options.key, "With --weights: the checkpoint dict's entry that holds the state dict")
       ->needs(weights);
   auto* encoder = app.add_option("--encoder", options.encoder,
                                  "TorchScript encoder: x [B, D_x] -> (mu [B, D_z], logvar [B, D_z]); with --decoder "

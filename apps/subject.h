@@ -29,6 +29,7 @@ struct SubjectOptions {
   std::string run;
   std::string weights;
   std::vector<std::string> renames;
+  std::string key;  ///< with weights: a checkpoint dict's entry holding the state dict
   std::string encoder, decoder;
   Likelihood likelihood = Likelihood::kBernoulli;
   /// A registered model.type fitted on the spot (with `reference`).

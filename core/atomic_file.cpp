@@ -1,5 +1,6 @@
 #include "core/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,29 +14,90 @@
 
 namespace dgm {
 
+std::string write_error(int code) {
+  std::string text = std::strerror(code);
+  switch (code) {
+    case ENOSPC:
+    case EDQUOT:
+      return text + " (the disk is full: free some space, or write elsewhere with --out)";
+    case EFBIG:
+      return text + " (past this process's file size limit, ulimit -f)";
+    case EROFS:
+      return text + " (a read-only file system: write elsewhere with --out)";
+    case EACCES:
+    case EPERM:
+      return text + " (no permission to write there: write elsewhere with --out)";
+    default:
+      return text;
+  }
+}
+
+namespace {
+
+/// Flushes a file's data to the disk, so that a rename after it never
+/// publishes a file whose blocks were lost (and a late ENOSPC shows here).
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot reopen {} to flush it: {}", path, write_error(errno));
+  const int result = ::fsync(fd), code = errno;
+  ::close(fd);
+  if (result != 0) fail("cannot write {}: {}", path, write_error(code));
+}
+
+/// The rename itself made durable (best effort: some file systems refuse).
+void sync_directory_of(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  const int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   try {
     write(tmp);
+    sync_file(tmp);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
+    const std::string reason = write_error(errno);
     std::remove(tmp.c_str());
     fail("cannot rename {} to {}: {}", tmp, path, reason);
   }
+  sync_directory_of(path);
+}
+
+void write_sink_atomically(const std::string& path, const std::function<void(const ByteSink&)>& produce) {
+  write_atomically(path, [&](const std::string& tmp) {
+    std::FILE* file = std::fopen(tmp.c_str(), "wb");
+    if (file == nullptr) fail("cannot open {} for writing: {}", tmp, write_error(errno));
+    int error = 0;
+    // The producer (LibTorch's zip writer) is never told of a failure: it
+    // would throw from a destructor and abort the program. The first error
+    // is kept and reported here, after the producer has returned.
+    const ByteSink sink = [&](const void* data, std::size_t size) -> std::size_t {
+      if (error == 0 && size > 0 && std::fwrite(data, 1, size, file) != size) error = errno != 0 ? errno : EIO;
+      return size;
+    };
+    try {
+      produce(sink);
+    } catch (...) {
+      std::fclose(file);
+      throw;
+    }
+    if (std::fflush(file) != 0 && error == 0) error = errno;
+    if (std::fclose(file) != 0 && error == 0) error = errno;
+    if (error != 0) fail("cannot write {}: {}; {} is as it was", path, write_error(error), path);
+  });
 }
 
 void write_text_atomically(const std::string& path, const std::string& text) {
-  write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot open {} for writing: {}", tmp, std::strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) fail("cannot write {}: {}", tmp, std::strerror(errno));
-  });
+  write_sink_atomically(path, [&](const ByteSink& sink) { sink(text.data(), text.size()); });
 }
 
 std::string read_text_file(const std::string& path) {

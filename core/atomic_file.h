@@ -2,14 +2,30 @@
 // Files a user keeps are never half-written: everything is written to a
 // temporary name beside the target and renamed over it, which is atomic on POSIX.
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
 namespace dgm {
 
-/// Calls `write(tmp_path)` and renames tmp_path onto `path`. If `write` throws,
-/// the temporary file is removed and `path` is left as it was.
+/// Calls `write(tmp_path)`, flushes tmp_path to the disk and renames it onto
+/// `path`. If `write` throws, the temporary file is removed and `path` is
+/// left as it was.
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write);
+
+/// Where bytes go: takes (data, size) and returns size (LibTorch's writer
+/// function type).
+using ByteSink = std::function<std::size_t(const void*, std::size_t)>;
+
+/// Writes what `produce` hands its sink to `path`, atomically and flushed to
+/// the disk before the rename. A write error (a full disk, a read-only file
+/// system, no permission) is a dgm::Error in dgm's words that says `path`
+/// is as it was; the temporary file is removed.
+void write_sink_atomically(const std::string& path, const std::function<void(const ByteSink&)>& produce);
+
+/// strerror(code), with what to do for the errors of a write (ENOSPC,
+/// EDQUOT, EFBIG, EROFS, EACCES).
+std::string write_error(int code);
 
 /// Writes `text` to `path` atomically.
 void write_text_atomically(const std::string& path, const std::string& text);

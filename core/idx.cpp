@@ -3,40 +3,15 @@
 #include <zlib.h>
 
 #include <torch/torch.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace dgm {
-
-std::string read_maybe_gzip(const std::string& path) {
-  // gzread reads raw files transparently, and reports a damaged or cut-off
-  // gzip stream through gzerror instead of returning short data silently.
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) fail("cannot open {}: {}", path, std::strerror(errno));
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    const int got = gzread(file, buffer, sizeof(buffer));
-    if (got < 0) {
-      int code = 0;
-      const std::string message = gzerror(file, &code);
-      gzclose(file);
-      fail("{} is not a readable gzip file ({}); re-download or re-install it", path, message);
-    }
-    if (got == 0) break;
-    bytes.append(buffer, static_cast<std::size_t>(got));
-  }
-  int code = 0;
-  const std::string message = gzerror(file, &code);
-  gzclose(file);
-  if (code != Z_OK && code != Z_STREAM_END)
-    fail("{} is a damaged or truncated gzip file ({}); re-download or re-install it", path, message);
-  return bytes;
-}
 
 namespace {
 
@@ -68,40 +43,118 @@ uint32_t big_endian_u32(const unsigned char* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
 
+/// Deflate inflates at most about 1032 bytes per compressed byte: a header
+/// that promises more than this of a .gz file lies, and is refused before
+/// anything is allocated.
+constexpr uint64_t kMaxInflateRatio = 1100, kInflateSlack = 1 << 16;
+/// Past the data, this much more is read (and counted) before giving up.
+constexpr uint64_t kTrailingLimit = 1 << 20;
+
+/// A gzip or raw file read in pieces of bounded size (gzread reads raw files
+/// transparently), so a stream that inflates to more than its header says
+/// is noticed after at most the header's size plus kTrailingLimit.
+class PieceReader {
+ public:
+  explicit PieceReader(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
+    if (file_ == nullptr) fail("cannot open {}: {}", path, std::strerror(errno));
+  }
+  ~PieceReader() { gzclose(file_); }
+  PieceReader(const PieceReader&) = delete;
+  PieceReader& operator=(const PieceReader&) = delete;
+
+  /// Reads up to n bytes into out: fewer only at the end of the data. A
+  /// damaged or cut-off gzip stream is an error (zlib reports it through
+  /// gzerror instead of returning short data).
+  uint64_t read(void* out, uint64_t n) {
+    auto* bytes = static_cast<char*>(out);
+    uint64_t done = 0;
+    while (done < n) {
+      const auto piece = static_cast<unsigned>(std::min<uint64_t>(n - done, uint64_t{1} << 30));
+      const int got = gzread(file_, bytes + done, piece);
+      if (got < 0) fail_gzip("is not a readable gzip file");
+      if (got == 0) break;
+      done += static_cast<uint64_t>(got);
+    }
+    if (done < n) check_stream();
+    return done;
+  }
+  bool compressed() { return gzdirect(file_) == 0; }
+
+ private:
+  void check_stream() {
+    int code = 0;
+    gzerror(file_, &code);
+    if (code != Z_OK && code != Z_STREAM_END) fail_gzip("is a damaged or truncated gzip file");
+  }
+  [[noreturn]] void fail_gzip(const char* what) {
+    int code = 0;
+    const std::string message = gzerror(file_, &code);
+    fail("{} {} ({}); re-download or re-install it", path_, what, message);
+  }
+  std::string path_;
+  gzFile file_;
+};
+
 }  // namespace
 
 torch::Tensor read_idx(const std::string& path) {
-  const std::string bytes = read_maybe_gzip(path);
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() < 4 || data[0] != 0 || data[1] != 0)
-    fail("{} is not an IDX file: it must start with two zero bytes (found {} bytes in all)", path, bytes.size());
-  const IdxType type = idx_type(data[2], path);
-  const int dims = data[3];
+  PieceReader in(path);
+  unsigned char magic[4] = {};
+  const uint64_t got = in.read(magic, 4);
+  if (got < 4 || magic[0] != 0 || magic[1] != 0)
+    fail("{} is not an IDX file: it must start with two zero bytes, a type and a dimension count", path);
+  const IdxType type = idx_type(magic[2], path);
+  const int dims = magic[3];
   if (dims < 1 || dims > 8) fail("{} is not a valid IDX file: {} dimensions (1 to 8 expected)", path, dims);
-  const std::size_t header = 4 + 4 * static_cast<std::size_t>(dims);
-  if (bytes.size() < header)
-    fail("{} is truncated: its header needs {} bytes, the file has {}", path, header, bytes.size());
+  const uint64_t header = 4 + 4 * static_cast<uint64_t>(dims);
+  unsigned char sizes[32] = {};
+  const uint64_t got_sizes = in.read(sizes, header - 4);
+  if (got_sizes < header - 4)
+    fail("{} is truncated: its header needs {} bytes, the file has {}", path, header, 4 + got_sizes);
   std::vector<int64_t> shape;
-  std::size_t count = 1;
+  uint64_t count = 1;
   for (int d = 0; d < dims; ++d) {
-    const uint32_t size = big_endian_u32(data + 4 + 4 * d);
+    const uint32_t size = big_endian_u32(sizes + 4 * d);
     if (size == 0 || size > (1u << 31)) fail("{} is not a valid IDX file: dimension {} has size {}", path, d, size);
     shape.push_back(size);
     count *= size;
-    if (count > (std::size_t(1) << 40)) fail("{} is not a valid IDX file: its sizes multiply past 2^40 entries", path);
+    if (count > (uint64_t{1} << 40)) fail("{} is not a valid IDX file: its sizes multiply past 2^40 entries", path);
   }
-  const std::size_t expected = header + count * type.bytes;
-  if (bytes.size() < expected)
-    fail("{} is truncated: its header promises {} bytes of data, the file holds {}; re-download it", path,
-         count * type.bytes, bytes.size() - header);
-  if (bytes.size() > expected)
-    fail("{} has {} bytes after the data its header describes: wrong dimensions or not an IDX file", path,
-         bytes.size() - expected);
+  const uint64_t expected = count * type.bytes;
+  // The header's promise against the file's size, before the allocation.
+  std::error_code error;
+  const uint64_t file_size = std::filesystem::file_size(path, error);
+  if (!error) {
+    if (!in.compressed() && file_size < header + expected)
+      fail("{} is truncated: its header promises {} bytes of data, the file holds {}; re-download it", path, expected,
+           file_size - header);
+    if (!in.compressed() && file_size > header + expected)
+      fail("{} has {} bytes after the data its header describes: wrong dimensions or not an IDX file", path,
+           file_size - header - expected);
+    if (in.compressed() && expected > kMaxInflateRatio * file_size + kInflateSlack)
+      fail(
+          "{} is truncated or not an IDX file: its header promises {} bytes of data, more than a gzip file of {} "
+          "bytes can hold",
+          path, expected, file_size);
+  }
   auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type.dtype));
-  std::memcpy(tensor.data_ptr(), data + header, count * type.bytes);
+  const uint64_t read = in.read(tensor.data_ptr(), expected);
+  if (read < expected)
+    fail("{} is truncated: its header promises {} bytes of data, the file holds {}; re-download it", path, expected,
+         read);
+  // What follows the data is counted, up to a limit: a small .gz that
+  // inflates to gigabytes is refused after kTrailingLimit bytes, not read whole.
+  char rest[1 << 16];
+  uint64_t trailing = 0;
+  for (uint64_t piece; trailing <= kTrailingLimit && (piece = in.read(rest, sizeof(rest))) > 0;) trailing += piece;
+  if (trailing > kTrailingLimit)
+    fail("{} has more than {} bytes after the data its header describes: wrong dimensions or not an IDX file", path,
+         kTrailingLimit);
+  if (trailing > 0)
+    fail("{} has {} bytes after the data its header describes: wrong dimensions or not an IDX file", path, trailing);
   if (type.bytes > 1) {  // IDX stores multi-byte values big-endian
     auto* raw = static_cast<unsigned char*>(tensor.data_ptr());
-    for (std::size_t i = 0; i < count; ++i) std::reverse(raw + i * type.bytes, raw + (i + 1) * type.bytes);
+    for (uint64_t i = 0; i < count; ++i) std::reverse(raw + i * type.bytes, raw + (i + 1) * type.bytes);
   }
   return tensor;
 }

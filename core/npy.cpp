@@ -2,8 +2,14 @@
 
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cctype>
+#include <cerrno>
 #include <cstring>
-#include <regex>
+#include <filesystem>
+#include <fstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -24,7 +30,7 @@ NpyType npy_type(const std::string& descr, const std::string& path) {
   fail(
       "{} has dtype '{}', which dgm does not read: save it as float32, float64 or uint8 (little-endian), "
       "e.g. np.save(path, x.astype(np.float32))",
-      path, descr);
+      path, descr.size() > 40 ? descr.substr(0, 40) + "..." : descr);
 }
 
 std::string descr_of(torch::Dtype dtype) {
@@ -44,54 +50,160 @@ std::string descr_of(torch::Dtype dtype) {
 
 }  // namespace
 
+NpyHeader parse_npy_header(const std::string& header, const std::string& path) {
+  // A hand-written scanner over the header's Python dict literal, as NumPy
+  // writes it: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
+  // Linear in the header, no recursion (a regex over an untrusted header
+  // backtracks recursively and overflows the stack on long strings).
+  std::size_t at = 0;
+  auto bad = [&](const std::string& what) -> void {
+    fail("{} has a malformed .npy header ({} at byte {} of {}); write it with np.save", path, what, at, header.size());
+  };
+  auto skip_space = [&] {
+    while (at < header.size() && std::isspace(static_cast<unsigned char>(header[at]))) ++at;
+  };
+  auto expect = [&](char c) {
+    skip_space();
+    if (at >= header.size() || header[at] != c) bad(fmt::format("'{}' expected", c));
+    ++at;
+  };
+  auto next_is = [&](char c) {
+    skip_space();
+    return at < header.size() && header[at] == c;
+  };
+  auto quoted = [&]() {
+    skip_space();
+    if (at >= header.size() || (header[at] != '\'' && header[at] != '"')) bad("a quoted string expected");
+    const char quote = header[at++];
+    const std::size_t close = header.find(quote, at);
+    if (close == std::string::npos) bad("an unterminated string");
+    std::string text = header.substr(at, close - at);
+    at = close + 1;
+    return text;
+  };
+  NpyHeader out;
+  bool have_descr = false, have_order = false, have_shape = false;
+  std::string descr;
+  expect('{');
+  while (!next_is('}')) {
+    const std::string key = quoted();
+    expect(':');
+    skip_space();
+    if (key == "descr") {
+      if (have_descr) bad("'descr' twice");
+      if (!next_is('\'') && !next_is('"'))
+        fail(
+            "{} holds a structured array ('descr' is not a plain dtype string); dgm reads plain arrays: save "
+            "one field, e.g. np.save(path, x['field'])",
+            path);
+      descr = quoted();
+      have_descr = true;
+    } else if (key == "fortran_order") {
+      if (have_order) bad("'fortran_order' twice");
+      if (header.compare(at, 4, "True") == 0) {
+        out.fortran_order = true;
+        at += 4;
+      } else if (header.compare(at, 5, "False") == 0) {
+        at += 5;
+      } else {
+        bad("True or False expected for 'fortran_order'");
+      }
+      have_order = true;
+    } else if (key == "shape") {
+      if (have_shape) bad("'shape' twice");
+      expect('(');
+      while (!next_is(')')) {
+        if (header[at] == '-') bad("a negative dimension");
+        std::size_t digits = 0;
+        int64_t size = 0;
+        while (at < header.size() && std::isdigit(static_cast<unsigned char>(header[at]))) {
+          if (++digits > 15) bad("a dimension past 10^15");
+          size = size * 10 + (header[at++] - '0');
+        }
+        if (digits == 0) bad("a dimension expected");
+        if (out.shape.size() == kNpyMaxDims) bad(fmt::format("more than {} dimensions", kNpyMaxDims));
+        out.shape.push_back(size);
+        if (!next_is(')')) expect(',');
+      }
+      ++at;
+      have_shape = true;
+    } else {
+      bad(fmt::format("an unknown key '{}'", key.substr(0, 40)));
+    }
+    if (!next_is('}')) expect(',');
+  }
+  ++at;
+  skip_space();
+  if (at != header.size()) bad("text after the dict");
+  if (!have_descr || !have_order || !have_shape)
+    fail("{} has a .npy header without '{}'; write it with np.save", path,
+         !have_descr   ? "descr"
+         : !have_order ? "fortran_order"
+                       : "shape");
+  const NpyType type = npy_type(descr, path);
+  out.dtype = type.dtype;
+  out.item_bytes = type.bytes;
+  // The product of the sizes, refused before it can wrap around.
+  constexpr uint64_t kMaxEntries = uint64_t{1} << 40;
+  uint64_t count = 1;
+  for (int64_t size : out.shape) {
+    if (size != 0 && count > kMaxEntries / static_cast<uint64_t>(size))
+      fail("{} has a shape that multiplies past 2^40 entries", path);
+    count *= static_cast<uint64_t>(size);
+  }
+  out.count = count;
+  return out;
+}
+
 torch::Tensor read_npy(const std::string& path) {
-  const std::string bytes = read_text_file(path);
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open {}: {}", path, std::strerror(errno));
+  std::error_code error;
+  const uint64_t file_size = std::filesystem::file_size(path, error);
+  if (error) fail("cannot read the size of {}: {}", path, error.message());
+  char prefix[12] = {};
+  in.read(prefix, 10);
+  if (in.gcount() < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0)
     fail("{} is not a .npy file: it does not start with the \\x93NUMPY magic string", path);
-  const int major = static_cast<unsigned char>(bytes[6]);
-  std::size_t header_len = 0, offset = 0;
+  const int major = static_cast<unsigned char>(prefix[6]);
+  uint64_t header_len = 0, offset = 0;
   if (major == 1) {
-    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    header_len = static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8);
     offset = 10;
   } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) fail("{} is truncated inside its header", path);
-    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[8 + i]);
+    in.read(prefix + 10, 2);
+    if (in.gcount() < 2) fail("{} is truncated inside its header", path);
+    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(prefix[8 + i]);
     offset = 12;
   } else {
     fail("{} uses .npy format version {}, which dgm does not know (1, 2 or 3 expected)", path, major);
   }
-  if (bytes.size() < offset + header_len) fail("{} is truncated inside its header", path);
-  const std::string header = bytes.substr(offset, header_len);
-  std::smatch match;
-  if (!std::regex_search(header, match, std::regex("'descr'\\s*:\\s*'([^']*)'")))
-    fail("{} has a .npy header without 'descr': {}", path, header);
-  const NpyType type = npy_type(match[1], path);
-  if (!std::regex_search(header, match, std::regex("'fortran_order'\\s*:\\s*(True|False)")))
-    fail("{} has a .npy header without 'fortran_order': {}", path, header);
-  if (match[1] == "True")
+  if (header_len > kNpyMaxHeader)
+    fail(
+        "{} has a .npy header of {} bytes, past the {} dgm reads (NumPy writes a few hundred); it is not an array "
+        "that np.save wrote",
+        path, header_len, kNpyMaxHeader);
+  if (file_size < offset + header_len) fail("{} is truncated inside its header", path);
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  if (static_cast<uint64_t>(in.gcount()) != header_len) fail("{} is truncated inside its header", path);
+  const NpyHeader parsed = parse_npy_header(header, path);
+  if (parsed.fortran_order)
     fail("{} is stored in Fortran order; save it in C order, e.g. np.save(path, np.ascontiguousarray(x))", path);
-  if (!std::regex_search(header, match, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-    fail("{} has a .npy header without 'shape': {}", path, header);
-  std::vector<int64_t> shape;
-  std::size_t count = 1;
-  const std::string dims = match[1];
-  const std::regex number("\\d+");
-  std::sregex_iterator it(dims.begin(), dims.end(), number), end;
-  for (; it != end; ++it) {
-    const int64_t size = std::stoll(it->str());
-    shape.push_back(size);
-    count *= static_cast<std::size_t>(size);
-    if (count > (std::size_t(1) << 40)) fail("{} has a shape that multiplies past 2^40 entries", path);
-  }
-  const std::size_t data_start = offset + header_len;
-  const std::size_t expected = count * type.bytes;
-  const std::size_t found = bytes.size() - data_start;
+  // Sizes are checked against the file before anything is allocated.
+  const uint64_t data_start = offset + header_len;
+  const uint64_t expected = parsed.count * parsed.item_bytes;
+  const uint64_t found = file_size - data_start;
   if (found < expected)
     fail("{} is truncated: its header promises {} bytes of data for shape ({}), the file holds {}", path, expected,
-         dims, found);
+         fmt::join(parsed.shape, ", "), found);
   if (found > expected) fail("{} has {} bytes after the data its header describes", path, found - expected);
-  auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type.dtype));
-  std::memcpy(tensor.data_ptr(), bytes.data() + data_start, expected);
+  auto tensor = torch::empty(parsed.shape, torch::TensorOptions().dtype(parsed.dtype));
+  if (expected > 0) {
+    in.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(expected));
+    if (static_cast<uint64_t>(in.gcount()) != expected)
+      fail("{} could not be read to its end: {}", path, std::strerror(errno));
+  }
   return tensor;
 }
 

@@ -3,13 +3,22 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 
 namespace dgm {
 namespace {
+
+/// The format's own bound on the header (the reference implementation's).
+constexpr uint64_t kMaxSafetensorsHeader = 100000000;
 
 struct DtypeName {
   const char* name;
@@ -36,6 +45,10 @@ std::string name_of(torch::Dtype dtype) {
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
+  std::error_code error;
+  const uint64_t file_size = std::filesystem::file_size(path, error);
+  if (error) fail("cannot read {}: {}", path, error.message());
+  check_memory(file_size, fmt::format("reading {}", path), "raise --memory-limit");
   const std::string bytes = read_text_file(path);
   if (bytes.size() < 8)
     fail("{} is not a safetensors file: {} bytes, less than its 8-byte header length", path, bytes.size());
@@ -44,9 +57,20 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (header_size > bytes.size() - 8)
     fail("{} is truncated or not a safetensors file: its header claims {} bytes, the file has {} after the length",
          path, header_size, bytes.size() - 8);
+  if (header_size > kMaxSafetensorsHeader)
+    fail("{} has a safetensors header of {} bytes, past the format's limit of {}", path, header_size,
+         kMaxSafetensorsHeader);
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.substr(8, header_size));
+    // Names must be unique: a JSON object with a repeated key would keep
+    // the last silently.
+    std::set<std::string> names;
+    header = nlohmann::json::parse(bytes.substr(8, header_size), [&](int depth, nlohmann::json::parse_event_t event,
+                                                                     nlohmann::json& value) {
+      if (depth == 1 && event == nlohmann::json::parse_event_t::key && !names.insert(value.get<std::string>()).second)
+        fail("{}: the safetensors header names '{}' twice", path, value.get<std::string>());
+      return true;
+    });
   } catch (const nlohmann::json::exception& e) {
     fail("{} has a malformed safetensors header: {}", path, e.what());
   }
@@ -54,6 +78,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   const std::size_t data_start = 8 + header_size;
   const std::size_t data_size = bytes.size() - data_start;
   SafetensorsFile file;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       for (const auto& [key, value] : entry.items())
@@ -67,17 +92,34 @@ SafetensorsFile read_safetensors(const std::string& path) {
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
         fail("{}: tensor '{}' has byte range [{}, {}) outside the {} data bytes (truncated file?)", path, name,
              offsets.empty() ? 0 : offsets[0], offsets.size() < 2 ? 0 : offsets[1], data_size);
-      auto tensor = torch::empty(shape, torch::TensorOptions().dtype(dtype));
-      const uint64_t expected = static_cast<uint64_t>(tensor.numel()) * tensor.element_size();
+      // The shape's bytes, from the header alone, before any allocation.
+      uint64_t expected = static_cast<uint64_t>(c10::elementSize(dtype));
+      for (int64_t size : shape) {
+        if (size < 0) fail("{}: tensor '{}' has a negative size {} in its shape", path, name, size);
+        expected = saturating_product({expected, static_cast<uint64_t>(size)});
+      }
       if (offsets[1] - offsets[0] != expected)
-        fail("{}: tensor '{}' of shape {} needs {} bytes, its byte range holds {}", path, name,
-             c10::str(tensor.sizes()), expected, offsets[1] - offsets[0]);
+        fail("{}: tensor '{}' of shape [{}] needs {} bytes, its byte range holds {}", path, name,
+             fmt::join(shape, ", "), expected, offsets[1] - offsets[0]);
+      auto tensor = torch::empty(shape, torch::TensorOptions().dtype(dtype));
       if (expected > 0) std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offsets[0], expected);
       file.tensors.emplace(name, tensor);
+      ranges.emplace_back(offsets[0], offsets[1]);
     } catch (const nlohmann::json::exception& e) {
       fail("{}: the header entry of tensor '{}' is malformed: {}", path, name, e.what());
     }
   }
+  // As the format requires: the ranges tile the data buffer, no overlap, no hole.
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t covered = 0;
+  for (const auto& [begin, end] : ranges) {
+    if (begin < covered)
+      fail("{}: two tensors share bytes [{}, {}) of the data buffer (overlapping ranges)", path, begin,
+           std::min(end, covered));
+    if (begin > covered) fail("{}: bytes [{}, {}) of the data buffer belong to no tensor", path, covered, begin);
+    covered = end;
+  }
+  if (covered != data_size) fail("{}: bytes [{}, {}) of the data buffer belong to no tensor", path, covered, data_size);
   return file;
 }
 

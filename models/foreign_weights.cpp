@@ -103,11 +103,13 @@ MappedState map_foreign_state(const torch::nn::Module& module, const NamedTensor
 }
 
 std::vector<std::string> load_foreign_weights(torch::nn::Module& module, const std::string& path,
-                                              const std::vector<std::string>& renames) {
+                                              const std::vector<std::string>& renames, const std::string& key) {
   NamedTensors foreign;
   if (looks_like_torch_save(path)) {
-    foreign = read_torch_state_dict(path);
+    foreign = read_torch_state_dict(path, key);
   } else {
+    if (!key.empty())
+      fail("--key {}: {} is a safetensors file, which holds tensors only (no dict to choose from)", key, path);
     auto file = read_safetensors(path);  // sorted by name: order-based matching needs a torch.save file
     foreign.assign(file.tensors.begin(), file.tensors.end());
   }

@@ -1,7 +1,7 @@
 #pragma once
 // Weights from elsewhere into a native model: a safetensors file (names as
 // `dgm export` writes them) or a Python state dict saved with
-// torch.save(dict(model.state_dict()), PATH).
+// torch.save(model.state_dict(), PATH) (core/torch_state_dict.h).
 //
 // The name mapping, in this order:
 //   1. --rename OLD=NEW rewrites every name that starts with OLD (e.g.
@@ -40,8 +40,11 @@ MappedState map_foreign_state(const torch::nn::Module& module, const NamedTensor
                               const std::vector<std::string>& renames, const std::string& source);
 
 /// Reads `path` (safetensors or torch.save, told apart by their first bytes),
-/// maps it and loads it into the module. Returns the mapping's lines.
+/// maps it and loads it into the module. Returns the mapping's lines. With
+/// `key`, a torch.save file's state dict is its top-level dict's entry of
+/// that name (a checkpoint dict).
 std::vector<std::string> load_foreign_weights(torch::nn::Module& module, const std::string& path,
-                                              const std::vector<std::string>& renames = {});
+                                              const std::vector<std::string>& renames = {},
+                                              const std::string& key = "");
 
 }  // namespace dgm

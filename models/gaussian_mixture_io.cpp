@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "core/torch_archive.h"
 
 namespace dgm {
 namespace fs = std::filesystem;
@@ -19,7 +20,7 @@ void save_mixture(const std::string& dir, const GaussianMixture& mixture, const 
   archive.write("means", mixture.means().cpu());
   archive.write("precision_cholesky", mixture.precision_cholesky().cpu());
   const std::string tensors = (fs::path(dir) / "gmm.pt").string();
-  write_atomically(tensors, [&](const std::string& tmp) { archive.save_to(tmp); });
+  write_sink_atomically(tensors, [&](const ByteSink& sink) { archive.save_to(sink); });
   // The same parameters as NumPy files under scikit-learn's names, for use
   // elsewhere (GaussianMixture(weights_init=..., means_init=..., precisions_init=...)).
   write_npy((fs::path(dir) / "weights.npy").string(), mixture.weights().cpu());
@@ -51,6 +52,7 @@ GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch
     fail("{} lacks covariance_type: {}", meta_path, e.what());
   }
   torch::Tensor weights, means, precision;
+  check_torchscript_archive(tensor_path);
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(tensor_path);

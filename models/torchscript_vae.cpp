@@ -5,12 +5,19 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/torch_archive.h"
 
 namespace dgm {
 namespace {
 
 torch::jit::Module load_module(const std::string& path, const char* role, torch::Device device) {
   if (!std::filesystem::exists(path)) fail("{} {} does not exist", role, path);
+  try {
+    check_torchscript_archive(path);  // no crafted pickle reaches LibTorch's loader
+  } catch (const Error& e) {
+    fail("{} {} is not a TorchScript module (save it with torch.jit.script(module).save(path)): {}", role, path,
+         e.what());
+  }
   try {
     auto module = torch::jit::load(path, device);
     module.eval();

@@ -56,10 +56,25 @@ TEST(StateDict, ImportMakesARunThatEvaluates) {
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(nlohmann::json::parse(again.output.substr(again.output.find('{'))).at("iwae").get<double>(),
             json.at("iwae").get<double>());
-  auto refused = test::run_dgm("import --config " + config + " --weights " + kFixtures +
-                               "python_vae_ordered.pt --out " + dir + "/other");
-  EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.output.find("OrderedDict"), std::string::npos) << refused.output;
+  // torch.save(model.state_dict()) as it is (an OrderedDict) imports the same model.
+  auto ordered =
+      test::run_dgm("import --config " + config + " --set model.hidden=[16] --set model.latent_dim=4 --weights " +
+                    kFixtures + "python_vae_ordered.pt --out " + dir + "/ordered");
+  ASSERT_EQ(ordered.exit_code, 0) << ordered.output;
+  auto ordered_eval = test::run_dgm("eval --run " + dir + "/ordered --k 20 --limit 50 --json");
+  ASSERT_EQ(ordered_eval.exit_code, 0) << ordered_eval.output;
+  EXPECT_EQ(nlohmann::json::parse(ordered_eval.output.substr(ordered_eval.output.find('{'))).at("iwae").get<double>(),
+            json.at("iwae").get<double>());
+  // A checkpoint dict: without --key its entries are listed; with it, its state dict is read.
+  auto no_key = test::run_dgm("import --config " + config + " --weights " + kFixtures + "python_checkpoint.pt --out " +
+                              dir + "/no-key");
+  EXPECT_EQ(no_key.exit_code, 1);
+  EXPECT_NE(no_key.output.find("--key"), std::string::npos) << no_key.output;
+  EXPECT_NE(no_key.output.find("model (dict)"), std::string::npos) << no_key.output;
+  auto keyed = test::run_dgm("import --config " + config + " --weights " + kFixtures +
+                             "python_checkpoint.pt --key model --out " + dir + "/keyed");
+  EXPECT_EQ(keyed.exit_code, 1);  // its two tensors are not this VAE's: named by shape
+  EXPECT_NE(keyed.output.find("'w', is [2]"), std::string::npos) << keyed.output;
 }
 
 }  // namespace

@@ -94,6 +94,15 @@ TEST(Config, InvalidYamlNamesTheLine) {
   EXPECT_NE(message.find("not valid YAML"), std::string::npos) << message;
 }
 
+TEST(Config, ARepeatedKeyNamesBothLines) {
+  // Issue 13: yaml-cpp let the last of two equal keys win silently.
+  const auto message = error_of("train:\n  epochs: 3\n  lr: 0.1\n  epochs: 5\n");
+  EXPECT_NE(message.find("exp.yaml:4: key 'epochs' appears twice in one mapping (first at line 2)"), std::string::npos)
+      << message;
+  const auto sections = error_of("train:\n  epochs: 3\ntrain:\n  lr: 0.1\n");
+  EXPECT_NE(sections.find("key 'train' appears twice"), std::string::npos) << sections;
+}
+
 TEST(Config, SetOverridesAnyKeyIncludingLists) {
   const Config config = parse_config("model:\n  latent_dim: 8\n", "exp.yaml",
                                      {"model.latent_dim=32", "model.hidden=[512, 256]", "eval.k=10"});

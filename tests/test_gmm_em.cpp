@@ -173,6 +173,26 @@ TEST(GmmEm, BadInputIsNamed) {
   EXPECT_THROW(parse_enum<CovarianceType>("banded"), Error);
 }
 
+TEST(GmmEm, DataThatOverflowsOrIsNeverObservedIsAnErrorNotANanFit) {
+  // Issue 13: data scaled by 1e300 "fitted" with NaN parameters, and all-NaN
+  // data with one component with log-likelihood 0.
+  auto x = test::three_cluster_points(30);
+  EmOptions options;
+  options.components = 2;
+  const auto huge = test::error_message_of([&] { fit_gaussian_mixture(x * 1e300, options); });
+  EXPECT_NE(huge.find("overflow"), std::string::npos) << huge;
+  EXPECT_NE(huge.find("standardize"), std::string::npos) << huge;
+  options.components = 1;
+  auto mask = torch::ones_like(x);
+  mask.select(1, 1).zero_();
+  auto hidden = torch::where(mask.to(torch::kBool), x, torch::full_like(x, std::nan("")));
+  const auto unobserved = test::error_message_of([&] { fit_gaussian_mixture(hidden, options, nullptr, mask); });
+  EXPECT_NE(unobserved.find("column 1 of the data has no observed value"), std::string::npos) << unobserved;
+  // Large but representable data still fits (EM runs centred at the mean).
+  EmResult fit = fit_gaussian_mixture(x * 1e100, options);
+  EXPECT_TRUE(std::isfinite(fit.lower_bound));
+}
+
 TEST(GmmEm, WarmStartFromAFitChangesNothing) {
   auto x = test::three_cluster_points(3000);
   EmOptions options;

@@ -73,7 +73,9 @@ TEST(Idx, TruncatedFileIsAClearError) {
 TEST(Idx, TruncatedGzipIsAClearError) {
   const auto dir = make_temp_dir("idx-gz-trunc");
   const auto path = dir + "/images.gz";
-  write_gzip(path, std::string(20000, 'x'));
+  // An IDX file of incompressible bytes, gzipped, then cut in the middle of its data.
+  write_idx(dir + "/raw", torch::randint(0, 256, {20, 1000}, torch::kLong).to(torch::kUInt8));
+  write_gzip(path, read_text_file(dir + "/raw"));
   auto bytes = read_text_file(path);
   write_bytes(path, bytes.substr(0, bytes.size() / 2));
   const auto message = error_message_of([&] { read_idx(path); });
@@ -91,6 +93,33 @@ TEST(Idx, BadMagicWrongTypeAndOverlongPayloadAreErrors) {
   write_bytes(dir + "/long", read_text_file(dir + "/long") + "extra");
   EXPECT_NE(error_message_of([&] { read_idx(dir + "/long"); }).find("bytes after the data"), std::string::npos);
   EXPECT_NE(error_message_of([&] { read_idx(dir + "/missing"); }).find("cannot open"), std::string::npos);
+}
+
+std::string idx_header(std::initializer_list<uint32_t> sizes) {
+  std::string bytes{'\0', '\0', '\x08', static_cast<char>(sizes.size())};
+  for (uint32_t size : sizes)
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((size >> shift) & 0xFF));
+  return bytes;
+}
+
+TEST(Idx, AGzipThatInflatesPastItsHeaderIsRefusedWithoutReadingItWhole) {
+  // Issue 13: a small .gz inflating to 3 GiB was read whole before the size
+  // check. Here 64 MiB of zeros (64 KiB compressed) follow a 10 x 10 header.
+  const auto dir = make_temp_dir("idx-bomb");
+  write_gzip(dir + "/bomb.gz", idx_header({10, 10}) + std::string(100, '\1') + std::string(64 << 20, '\0'));
+  const auto message = error_message_of([&] { read_idx(dir + "/bomb.gz"); });
+  EXPECT_NE(message.find("more than 1048576 bytes after the data"), std::string::npos) << message;
+  EXPECT_NE(message.find(dir + "/bomb.gz"), std::string::npos) << message;
+  // A header that promises more than the compressed file can hold: refused
+  // before the allocation (60,000 x 28 x 28 from a few dozen bytes).
+  write_gzip(dir + "/liar.gz", idx_header({60000, 28, 28}) + "abc");
+  const auto liar = error_message_of([&] { read_idx(dir + "/liar.gz"); });
+  EXPECT_NE(liar.find("more than a gzip file of"), std::string::npos) << liar;
+  // Raw: 2^31 x 2^9 bytes promised by a 12-byte file.
+  write_bytes(dir + "/liar", idx_header({1u << 31, 1u << 9}));
+  const auto raw = error_message_of([&] { read_idx(dir + "/liar"); });
+  EXPECT_NE(raw.find("truncated"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("1099511627776 bytes"), std::string::npos) << raw;
 }
 
 TEST(Idx, ReadsDebianFashionMnist) {
@@ -147,6 +176,99 @@ TEST(Npy, BadFilesAreClearErrors) {
   const auto message = error_message_of([&] { read_npy(dir + "/int32.npy"); });
   EXPECT_NE(message.find("'<i4'"), std::string::npos) << message;
   EXPECT_NE(message.find(dir + "/int32.npy"), std::string::npos) << message;
+}
+
+/// A .npy file with the given header text (padded as NumPy pads it) and
+/// `data` after it, in format version 1 or 2.
+std::string npy_bytes(std::string header, const std::string& data, int version = 1) {
+  const std::size_t prefix = version == 1 ? 10 : 12;
+  header.append((64 - (prefix + header.size() + 1) % 64) % 64, ' ');
+  header.push_back('\n');
+  std::string bytes = std::string("\x93NUMPY", 6) + static_cast<char>(version) + '\0';
+  const uint64_t length = header.size();
+  for (std::size_t i = 0; i < prefix - 8; ++i) bytes.push_back(static_cast<char>((length >> (8 * i)) & 0xFF));
+  return bytes + header + data;
+}
+
+std::string npy_error(const std::string& dir, const std::string& name, const std::string& bytes) {
+  write_bytes(dir + "/" + name, bytes);
+  return error_message_of([&] { read_npy(dir + "/" + name); });
+}
+
+TEST(Npy, HostileHeadersAreClearErrorsInBoundedTimeAndStack) {
+  // Issue 13: a descr or shape of 10^5-10^6 characters overflowed the stack
+  // inside std::regex. The header is now bounded and scanned by hand.
+  const auto dir = make_temp_dir("npy-hostile");
+  const std::string four_floats(16, '\0');
+  auto huge =
+      npy_error(dir, "huge.npy",
+                npy_bytes("{'descr': '" + std::string(1000000, 'f') + "', 'fortran_order': False, 'shape': (4,), }",
+                          four_floats, 2));
+  EXPECT_NE(huge.find("header of"), std::string::npos) << huge;
+  EXPECT_NE(huge.find(dir + "/huge.npy"), std::string::npos) << huge;
+  // Just under the bound: a long descr is named (shortened) as a dtype dgm does not read.
+  auto long_descr =
+      npy_error(dir, "descr.npy",
+                npy_bytes("{'descr': '" + std::string(60000, 'f') + "', 'fortran_order': False, 'shape': (4,), }",
+                          four_floats, 2));
+  EXPECT_NE(long_descr.find("dtype 'ffff"), std::string::npos) << long_descr.substr(0, 300);
+  EXPECT_LT(long_descr.size(), 600u);
+  std::string many_dims = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  for (int i = 0; i < 20000; ++i) many_dims += "1, ";
+  auto dims = npy_error(dir, "dims.npy", npy_bytes(many_dims + "4), }", four_floats, 2));
+  EXPECT_NE(dims.find("more than 64 dimensions"), std::string::npos) << dims.substr(0, 300);
+  auto open_string = npy_error(dir, "open.npy", npy_bytes("{'descr': '<f4" + std::string(50000, ' '), four_floats, 2));
+  EXPECT_NE(open_string.find("unterminated string"), std::string::npos) << open_string.substr(0, 300);
+}
+
+TEST(Npy, ShapesAreCheckedBeforeAnythingIsAllocated) {
+  const auto dir = make_temp_dir("npy-shapes");
+  auto negative =
+      npy_error(dir, "negative.npy",
+                npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-4,), }", std::string(16, '\0')));
+  EXPECT_NE(negative.find("negative dimension"), std::string::npos) << negative;
+  // 2^32 x 2^32 wraps to 0 in 64 bits: refused, not read as an empty array.
+  auto wrap = npy_error(dir, "wrap.npy",
+                        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""));
+  EXPECT_NE(wrap.find("past 2^40"), std::string::npos) << wrap;
+  auto big = npy_error(dir, "big.npy",
+                       npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 784), }", "tiny"));
+  EXPECT_NE(big.find("truncated"), std::string::npos) << big;
+  EXPECT_NE(big.find("6272000000 bytes"), std::string::npos) << big;
+  auto repeated = npy_error(
+      dir, "repeated.npy",
+      npy_bytes("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", std::string(4, '\0')));
+  EXPECT_NE(repeated.find("'descr' twice"), std::string::npos) << repeated;
+  auto unknown =
+      npy_error(dir, "unknown.npy",
+                npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}", std::string(4, '\0')));
+  EXPECT_NE(unknown.find("unknown key 'extra'"), std::string::npos) << unknown;
+  auto missing = npy_error(dir, "missing.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False}", ""));
+  EXPECT_NE(missing.find("without 'shape'"), std::string::npos) << missing;
+  auto structured =
+      npy_error(dir, "structured.npy",
+                npy_bytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", std::string(4, '\0')));
+  EXPECT_NE(structured.find("structured array"), std::string::npos) << structured;
+}
+
+TEST(Npy, ReadsEmptyArraysAndEveryHeaderSpelling) {
+  const auto dir = make_temp_dir("npy-spellings");
+  // A zero-size shape (np.zeros((0, 4))): an empty tensor, no read of a null pointer.
+  write_bytes(dir + "/empty.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4), }", ""));
+  EXPECT_EQ(read_npy(dir + "/empty.npy").sizes(), (std::vector<int64_t>{0, 4}));
+  // Double quotes, no trailing comma, another key order, a 1-d shape (3,), a scalar ().
+  const float three[] = {1.0f, 2.0f, 3.0f};
+  write_bytes(dir + "/spelled.npy", npy_bytes("{\"shape\": (3,), \"fortran_order\": False, \"descr\": \"<f4\"}",
+                                              std::string(reinterpret_cast<const char*>(three), sizeof(three))));
+  auto x = read_npy(dir + "/spelled.npy");
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{3}));
+  EXPECT_FLOAT_EQ(x[2].item<float>(), 3.0f);
+  const double one = 7.0;
+  write_bytes(dir + "/scalar.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+                                             std::string(reinterpret_cast<const char*>(&one), sizeof(one)), 2));
+  auto scalar = read_npy(dir + "/scalar.npy");
+  EXPECT_EQ(scalar.dim(), 0);
+  EXPECT_DOUBLE_EQ(scalar.item<double>(), 7.0);
 }
 
 }  // namespace

@@ -91,6 +91,34 @@ TEST(Safetensors, DamagedFilesAreClearErrors) {
             std::string::npos);
 }
 
+TEST(Safetensors, RepeatedNamesOverlapsHolesAndAbsurdShapesAreErrors) {
+  // Issue 13: these loaded silently (the last name won; shared bytes).
+  const auto dir = test::make_temp_dir("st-hostile");
+  auto error = [&](const std::string& name, const std::string& header, std::size_t data_bytes) {
+    write_bytes(dir + "/" + name, hand_made(header, std::string(data_bytes, '\0')));
+    return error_message_of([&] { read_safetensors(dir + "/" + name); });
+  };
+  auto twice = error("twice.safetensors",
+                     R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                     R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                     8);
+  EXPECT_NE(twice.find("names 'a' twice"), std::string::npos) << twice;
+  auto overlap = error("overlap.safetensors",
+                       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                       12);
+  EXPECT_NE(overlap.find("share bytes [4, 8)"), std::string::npos) << overlap;
+  auto hole = error("hole.safetensors", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8);
+  EXPECT_NE(hole.find("bytes [0, 4) of the data buffer belong to no tensor"), std::string::npos) << hole;
+  auto negative = error("negative.safetensors", R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4);
+  EXPECT_NE(negative.find("negative size -1"), std::string::npos) << negative;
+  // A shape of 2^62 x 2^62 floats: refused from the header, never allocated.
+  auto huge =
+      error("huge.safetensors",
+            R"({"a":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904],"data_offsets":[0,4]}})", 4);
+  EXPECT_NE(huge.find("needs 18446744073709551615 bytes"), std::string::npos) << huge;
+}
+
 TEST(ModuleState, SafetensorsRoundTripIsExact) {
   const auto path = test::make_temp_dir("st-vae") + "/vae.safetensors";
   seed_everything(1);

@@ -1,14 +1,17 @@
 // Python state dicts (tests/fixtures, made by make_python_fixtures.py with
 // Debian's python3-torch) into the native VAE: the mapping by order with the
 // two encoder heads stacked reproduces the Python model's outputs; every
-// mismatch, an OrderedDict and a damaged file give their messages.
+// mismatch and a damaged file give their messages; an OrderedDict and a
+// checkpoint dict (by --key) load; crafted archives are clear errors.
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/error.h"
 #include "core/torch_state_dict.h"
@@ -41,10 +44,110 @@ TEST(StateDict, PythonVaeExampleLoadsAndGivesPythonsOutputs) {
   EXPECT_TRUE(torch::allclose(vae->decode(p["z"]), p["logits"], 1e-5, 1e-5));
 }
 
-TEST(StateDict, OrderedDictSaysHowToResave) {
-  const auto message = test::error_message_of([] { read_torch_state_dict(kFixtures + "python_vae_ordered.pt"); });
-  EXPECT_NE(message.find("holds an OrderedDict"), std::string::npos) << message;
-  EXPECT_NE(message.find("torch.save(dict(model.state_dict()), PATH)"), std::string::npos) << message;
+TEST(StateDict, AnOrderedDictLoadsAsThePlainDictDoes) {
+  // torch.save(model.state_dict()) as it is: LibTorch 1.13's unpickler could
+  // not read it; dgm's own reader does.
+  const auto ordered = read_torch_state_dict(kFixtures + "python_vae_ordered.pt");
+  const auto plain = read_torch_state_dict(kFixtures + "python_vae.pt");
+  ASSERT_EQ(ordered.size(), plain.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(ordered[i].first, plain[i].first);
+    EXPECT_TRUE(torch::equal(ordered[i].second, plain[i].second)) << plain[i].first;
+  }
+  Vae vae = test::VaeSpec(784, 4).hidden({16}).build();
+  EXPECT_EQ(load_foreign_weights(*vae, kFixtures + "python_vae_ordered.pt").size(), 8u);
+}
+
+TEST(StateDict, ACheckpointLoadsUnderItsKeyWithEveryDtypeAndStorageLayout) {
+  // make_pickle_fixtures.py: {"epoch", "model_state_dict", "optimizer_state_dict"}.
+  const auto message = test::error_message_of([] { read_torch_state_dict(kFixtures + "python_mixed.pt"); });
+  EXPECT_NE(message.find("'epoch' is a int, not a tensor"), std::string::npos) << message;
+  EXPECT_NE(message.find("--key"), std::string::npos) << message;
+  EXPECT_NE(message.find("model_state_dict (dict)"), std::string::npos) << message;
+  const auto missing =
+      test::error_message_of([] { read_torch_state_dict(kFixtures + "python_mixed.pt", "state_dict"); });
+  EXPECT_NE(missing.find("has no entry 'state_dict' (--key)"), std::string::npos) << missing;
+  std::map<std::string, torch::Tensor> t;
+  for (auto& [name, tensor] : read_torch_state_dict(kFixtures + "python_mixed.pt", "model_state_dict"))
+    t[name] = tensor;
+  ASSERT_EQ(t.size(), 10u);
+  EXPECT_EQ(t["half"].scalar_type(), torch::kFloat16);
+  EXPECT_TRUE(torch::equal(t["half"].to(torch::kFloat32), torch::arange(6, torch::kFloat32)));
+  EXPECT_EQ(t["bfloat"].scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(t["bfloat"].to(torch::kFloat32), torch::arange(6, torch::kFloat32)));
+  EXPECT_TRUE(torch::equal(t["long"], torch::arange(5, torch::kInt64) - 2));
+  EXPECT_TRUE(torch::equal(t["int"], torch::arange(5, torch::kInt32) * 3));
+  EXPECT_TRUE(torch::equal(t["byte"], torch::arange(4, torch::kInt32).to(torch::kUInt8) + 250));
+  EXPECT_TRUE(torch::equal(t["flag"], torch::tensor({true, false, true})));
+  const auto base = torch::arange(12, torch::kFloat32).reshape({3, 4});
+  EXPECT_TRUE(torch::equal(t["shared_a"], base));
+  EXPECT_TRUE(torch::equal(t["shared_b"], base[1]));  // an offset view of the same storage
+  EXPECT_TRUE(torch::equal(t["transposed"], base.t()));
+  EXPECT_TRUE(t["transposed"].is_contiguous());
+  EXPECT_TRUE(torch::equal(t["parameter"], torch::arange(3, torch::kFloat64)));
+}
+
+/// A torch.save-style archive (LibTorch's own writer) with `pickle` as its
+/// data.pkl and `storage` as data/0.
+std::string crafted_archive(const std::string& dir, const std::string& name, const std::string& pickle,
+                            const std::string& storage) {
+  const std::string path = dir + "/" + name + ".pt";
+  caffe2::serialize::PyTorchStreamWriter writer(path);
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  writer.writeRecord("data/0", storage.data(), storage.size());
+  writer.writeEndOfFile();
+  return path;
+}
+
+std::string op(unsigned char c) { return std::string(1, static_cast<char>(c)); }
+std::string text(const std::string& s) {
+  std::string out = "X";
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xFF));
+  return out + s;
+}
+std::string int2(int v) { return "M" + op(v & 0xFF) + op((v >> 8) & 0xFF); }
+
+/// {'w': tensor of `size` (1-d) with `stride` over a float storage of `numel`}.
+std::string one_tensor_pickle(int numel, int size, int stride) {
+  return "\x80\x02}(" + text("w") + "ctorch._utils\n_rebuild_tensor_v2\n((" + text("storage") +
+         "ctorch\nFloatStorage\n" + text("0") + text("cpu") + int2(numel) + "tQ" + int2(0) + "(" + int2(size) + "t(" +
+         int2(stride) + "t" + op(0x89) + "ccollections\nOrderedDict\n)RtRu.";
+}
+
+TEST(StateDict, CraftedArchivesAreClearErrorsNeverACrash) {
+  const auto dir = test::make_temp_dir("state-dict-crafted");
+  const std::string seven_floats(28, '\0');
+  // A valid one, to show the crafting is right.
+  auto good = read_torch_state_dict(crafted_archive(dir, "good", one_tensor_pickle(7, 7, 1), seven_floats));
+  ASSERT_EQ(good.size(), 1u);
+  EXPECT_EQ(good[0].second.numel(), 7);
+  // Issue 13: a bias of 784 over 7 stored values; a stride past the storage.
+  auto message = test::error_message_of(
+      [&] { read_torch_state_dict(crafted_archive(dir, "bias", one_tensor_pickle(7, 784, 1), seven_floats)); });
+  EXPECT_NE(message.find("reaches element 783 of a storage of 7"), std::string::npos) << message;
+  message = test::error_message_of(
+      [&] { read_torch_state_dict(crafted_archive(dir, "stride", one_tensor_pickle(7, 2, 1000), seven_floats)); });
+  EXPECT_NE(message.find("reaches element 1000"), std::string::npos) << message;
+  // A storage record shorter than its declared elements.
+  message = test::error_message_of(
+      [&] { read_torch_state_dict(crafted_archive(dir, "short", one_tensor_pickle(7, 7, 1), std::string(12, '\0'))); });
+  EXPECT_NE(message.find("storage 0 holds 12 bytes, where its 7 elements of Float need 28"), std::string::npos)
+      << message;
+  // The crafted records that crashed LibTorch's unpickler: each a message.
+  for (const std::string& pickle : {std::string("\x80\x02R."), std::string("\x80\x02b."), "\x80\x02" + op(0x85) + ".",
+                                    std::string("\x80\x02}NNu."), std::string("\x80\x02X\xff\xff\xff\x7f.")}) {
+    const auto path = crafted_archive(dir, "hostile", pickle, seven_floats);
+    message = test::error_message_of([&] { read_torch_state_dict(path); });
+    EXPECT_NE(message.find("is not a pickle dgm reads"), std::string::npos) << message;
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+  }
+  // Flipped bits in a tensor's data: the record's CRC-32 no longer matches.
+  std::ifstream in(kFixtures + "python_vae.pt", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+  std::ofstream(dir + "/flipped.pt", std::ios::binary) << bytes;
+  message = test::error_message_of([&] { read_torch_state_dict(dir + "/flipped.pt"); });
+  EXPECT_NE(message.find("does not match its CRC-32"), std::string::npos) << message;
 }
 
 TEST(StateDict, OtherArchitectureNamesBothTensorsAndShapes) {
@@ -96,7 +199,7 @@ TEST(StateDict, DamagedOrForeignFilesAreClearErrors) {
   EXPECT_NE(message.find("is not a torch.save file"), std::string::npos) << message;
   // A training checkpoint rather than a state dict.
   message = test::error_message_of([&] { read_torch_state_dict(kFixtures + "python_checkpoint.pt"); });
-  EXPECT_NE(message.find("'epoch' is a Int, not a tensor"), std::string::npos) << message;
+  EXPECT_NE(message.find("'epoch' is a int, not a tensor"), std::string::npos) << message;
 }
 
 }  // namespace

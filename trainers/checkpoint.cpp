@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/torch_archive.h"
 
 namespace dgm {
 
@@ -25,7 +26,9 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   archive.write("epoch_loss_sum", torch::tensor(state.epoch_loss_sum, torch::kFloat64));
   archive.write("epoch_examples", torch::tensor(state.epoch_examples, torch::kLong));
   archive.write("best_validation", torch::tensor(state.best_validation, torch::kFloat64));
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  // Through dgm's sink: a full disk is an error in dgm's words, and the
+  // previous checkpoint stays as it was.
+  write_sink_atomically(path, [&](const ByteSink& sink) { archive.save_to(sink); });
 }
 
 TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {
@@ -39,6 +42,9 @@ TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model,
   for (const auto& item : model.named_buffers()) expected.emplace_back(item.key(), item.value().sizes().vec());
   const auto parameters = model.parameters();
   const auto device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  // A run directory may come from anyone: its pickles are checked by dgm's
+  // strict reader (and its records' CRCs) before LibTorch's loader runs.
+  check_torchscript_archive(path);
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path, device);

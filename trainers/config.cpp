@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -36,12 +37,42 @@ std::string origin_of(const std::string& source, const YAML::Node& node) {
   return fmt::format("{}:{}", source, mark.line + 1);
 }
 
+/// A key given twice in one mapping: YAML forbids it, and yaml-cpp would
+/// let the last one win silently. Walked with an explicit stack, so a
+/// deeply nested file cannot exhaust ours.
+void check_unique_keys(const YAML::Node& root, const std::string& source) {
+  std::vector<YAML::Node> pending{root};
+  while (!pending.empty()) {
+    YAML::Node node = pending.back();
+    pending.pop_back();
+    if (node.IsSequence()) {
+      for (const auto& item : node) pending.push_back(item);
+    } else if (node.IsMap()) {
+      std::map<std::string, int> lines;
+      for (const auto& pair : node) {
+        if (pair.first.IsScalar()) {
+          const std::string key = pair.first.Scalar();
+          const int line = pair.first.Mark().line + 1;
+          auto [at, inserted] = lines.emplace(key, line);
+          if (!inserted)
+            fail("{}:{}: key '{}' appears twice in one mapping (first at line {}); keep one", source, line, key,
+                 at->second);
+        }
+        pending.push_back(pair.second);
+      }
+    }
+  }
+}
+
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     fail("{}:{}: not valid YAML: {}", source, e.mark.line + 1, e.msg);
   }
+  check_unique_keys(root, source);
+  return root;
 }
 
 /// Where each key given with --set came from (and each section it created).

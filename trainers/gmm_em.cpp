@@ -9,6 +9,7 @@
 
 #include "core/blas_threads.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "core/random.h"
 #include "trainers/em_covariance.h"
 #include "trainers/kmeans.h"
@@ -195,6 +196,28 @@ void check_input(const torch::Tensor& x, const EmOptions& options, const torch::
     fail("components = {} is more than the {} data points; use at most {}", options.components, x.size(0), x.size(0));
   if (mask.defined() && mask.sizes() != x.sizes())
     fail("the mask has shape {} but the data {}", c10::str(mask.sizes()), c10::str(x.sizes()));
+  // What EM holds at once, before any of it is allocated: responsibilities
+  // (three N x K tensors), four covariance-sized tensors per fit, two copies
+  // of the data.
+  const auto n = static_cast<uint64_t>(x.size(0)), d = static_cast<uint64_t>(x.size(1)),
+             k = static_cast<uint64_t>(options.components);
+  const uint64_t covariance = options.covariance == CovarianceType::kFull   ? saturating_product({k, d, d})
+                              : options.covariance == CovarianceType::kTied ? saturating_product({d, d})
+                                                                            : saturating_product({k, d});
+  const uint64_t entries =
+      saturating_product({3, n, k}) + saturating_product({4, covariance}) + saturating_product({2, n, d});
+  check_memory(
+      saturating_product({entries, static_cast<uint64_t>(x.element_size())}),
+      fmt::format("EM with {} {} components of {} dimensions on {} points", k, to_string(options.covariance), d, n),
+      "use fewer --components, fewer columns, or --covariance diag");
+  if (mask.defined()) {
+    // A column never observed has no mean or variance to fit: EM would
+    // "fit" it with any value (all-NaN data gave a log-likelihood of 0).
+    auto observed = mask.to(torch::kBool).sum(0);
+    if ((observed == 0).any().item<bool>())
+      fail("column {} of the data has no observed value (every entry is missing); drop it",
+           (observed == 0).nonzero()[0][0].item<int64_t>());
+  }
   auto checked = mask.defined() ? torch::where(mask.to(torch::kBool), x, torch::zeros_like(x)) : x;
   if (!torch::isfinite(checked).all().item<bool>()) {
     auto bad = (~torch::isfinite(checked)).nonzero()[0];
@@ -229,6 +252,11 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
   auto x = x_in - shift;
   auto data_covariance =
       x.t().matmul(x) / static_cast<double>(x.size(0)) + options.reg_covar * torch::eye(x.size(1), x.options());
+  if (!torch::isfinite(data_covariance).all().item<bool>())
+    fail(
+        "the data's second moments overflow {} (its largest |value| is {:.3g}): rescale it, e.g. standardize each "
+        "column, or fit in float64",
+        c10::toString(x.scalar_type()), x_in.abs().max().item<double>());
   std::optional<EmResult> best;
   const int64_t runs = warm_start ? 1 : options.n_init;
   for (int64_t run = 0; run < runs; ++run) {
@@ -264,6 +292,16 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
   best->mixture = GaussianMixture(best->mixture.weights(), best->mixture.means() + shift,
                                   best->mixture.precision_cholesky(), best->mixture.type());
   best->seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // A fit that ends non-finite is an error, so nothing non-finite is ever
+  // saved (the caller writes only what returns).
+  const GaussianMixture& fitted = best->mixture;
+  if (!std::isfinite(best->lower_bound) || !torch::isfinite(fitted.weights()).all().item<bool>() ||
+      !torch::isfinite(fitted.means()).all().item<bool>() ||
+      !torch::isfinite(fitted.precision_cholesky()).all().item<bool>())
+    fail(
+        "EM ended with non-finite parameters (log-likelihood {}): the data's scale (largest |value| {:.3g}) is "
+        "beyond {}; rescale it, e.g. standardize each column, or raise reg_covar",
+        best->lower_bound, x_in.abs().max().item<double>(), c10::toString(x.scalar_type()));
   return std::move(*best);
 }
 

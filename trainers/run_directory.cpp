@@ -23,7 +23,7 @@ void append_line(const std::string& path, const std::string& line) {
   std::ofstream out(path, std::ios::app);
   out << line << '\n';
   out.flush();
-  if (!out) fail("cannot append to {}", path);
+  if (!out) fail("cannot append to {}: {}", path, write_error(errno));
 }
 
 }  // namespace

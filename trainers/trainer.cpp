@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/random.h"
 #include "estimators/classification.h"
@@ -243,6 +245,16 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   for (auto* callback : callbacks_) callback->on_start(*model_, kept_optimizer, state);
 
   const int64_t n = train.size();
+  // One step holds k decoder outputs per example of a batch (the outputs,
+  // their probabilities, the gradient, x broadcast): refused before the
+  // allocator would be, naming the options.
+  check_memory(saturating_product({static_cast<uint64_t>(objective_.options().k),
+                                   static_cast<uint64_t>(std::min(options_.batch_size, std::max<int64_t>(n, 1))),
+                                   static_cast<uint64_t>(train.x.numel() / std::max<int64_t>(n, 1)), 4,
+                                   static_cast<uint64_t>(train.x.element_size())}),
+               fmt::format("training with train.k = {} samples for each of train.batch_size = {} examples",
+                           objective_.options().k, options_.batch_size),
+               "lower train.k or train.batch_size");
   const BatchPlan plan(train, objective_.takes_labels(), options_);
   if (plan.labelled() > 0) objective_.set_label_counts(plan.examples(), plan.labelled());
   // A closed-form fit is one step of one epoch.
