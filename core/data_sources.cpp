@@ -8,11 +8,12 @@
 #include "core/npy.h"
 
 namespace dgm {
-namespace {
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+
+namespace {
 
 DataSourceRegistry with_builtin_sources() {
   DataSourceRegistry registry;

@@ -56,4 +56,7 @@ struct RegisterDataSource {
 /// Reads a data file with the reader its name calls for.
 torch::Tensor read_data_file(const std::string& path);
 
+/// Whether `text` ends with `suffix` (a file's extension: ".npy", "-ubyte.gz").
+bool ends_with(const std::string& text, const std::string& suffix);
+
 }  // namespace dgm

@@ -1,10 +1,13 @@
 #include "core/directory_lock.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -44,6 +47,36 @@ DirectoryLock::DirectoryLock(const std::string& dir, const std::string& what) {
     fd_ = -1;
     fail("cannot write the lock file {}: {}", path, std::strerror(code));
   }
+}
+
+namespace {
+
+/// The PID of a temporary name write_atomically made ("best.pt.tmp.4242"),
+/// or 0 for any other name.
+long temporary_owner(const std::string& name) {
+  const auto mark = name.rfind(".tmp.");
+  if (mark == std::string::npos || mark == 0) return 0;
+  const std::string digits = name.substr(mark + 5);
+  if (digits.empty() || digits.size() > 9) return 0;
+  for (char c : digits)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
+  return std::stol(digits);
+}
+
+}  // namespace
+
+std::vector<std::string> DirectoryLock::remove_stale_temporaries(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    if (!entry.is_regular_file(error)) continue;
+    const long owner = temporary_owner(entry.path().filename().string());
+    // kill(pid, 0) fails with ESRCH once that process has ended: its
+    // half-written file can never be finished or renamed.
+    if (owner <= 0 || owner == ::getpid() || ::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
+    if (fs::remove(entry.path(), error)) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 DirectoryLock::~DirectoryLock() {

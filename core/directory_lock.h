@@ -7,6 +7,7 @@
 // file never blocks the next run.
 
 #include <string>
+#include <vector>
 
 namespace dgm {
 
@@ -20,6 +21,10 @@ class DirectoryLock {
   DirectoryLock(const DirectoryLock&) = delete;
   DirectoryLock& operator=(const DirectoryLock&) = delete;
 
+  /// Removes the temporary files ("last.pt.tmp.4242") that a process which
+  /// has since ended (killed while writing) left in `dir`, and returns their
+  /// paths. Call it while holding the lock: no other writer is then at work.
+  static std::vector<std::string> remove_stale_temporaries(const std::string& dir);
   /// The lock file's path.
   static std::string lock_path(const std::string& dir);
 

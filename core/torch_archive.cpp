@@ -43,13 +43,29 @@ const ZipEntry& TorchArchive::entry(const std::string& record) const {
 
 uint64_t TorchArchive::size_of(const std::string& record) const { return entry(record).size; }
 
+void TorchArchive::check_stored_size(const ZipEntry& found) const {
+  if (found.method == 0 && found.compressed_size != found.size)
+    fail("{} is damaged: stored record {} has {} bytes and claims {}", path_, found.name, found.compressed_size,
+         found.size);
+}
+
+void TorchArchive::seek_to_data(const ZipEntry& found) {
+  // The local header: 30 bytes, then its own name and extra field.
+  unsigned char header[30];
+  in_.clear();
+  in_.seekg(static_cast<std::streamoff>(found.local_header_offset));
+  in_.read(reinterpret_cast<char*>(header), 30);
+  if (in_.gcount() != 30 || header[0] != 'P' || header[1] != 'K' || header[2] != 3 || header[3] != 4)
+    fail("{} is damaged: record {} has no local header at offset {}", path_, found.name, found.local_header_offset);
+  const uint64_t skip = 30 + (header[26] | (header[27] << 8)) + (header[28] | (header[29] << 8));
+  in_.seekg(static_cast<std::streamoff>(found.local_header_offset + skip));
+}
+
 std::string TorchArchive::read(const std::string& record, uint64_t limit, const char* what) {
   const ZipEntry& found = entry(record);
   if (found.method != 0 && found.method != 8)
     fail("{}: record {} uses zip method {} (stored or deflated expected)", path_, found.name, found.method);
-  if (found.method == 0 && found.compressed_size != found.size)
-    fail("{} is damaged: stored record {} has {} bytes and claims {}", path_, found.name, found.compressed_size,
-         found.size);
+  check_stored_size(found);
   // Deflate inflates at most about 1032 to 1: a larger claim is a lie.
   if (found.method == 8 && found.size > 1100 * found.compressed_size + 1024)
     fail("{} is damaged: record {} claims {} bytes from {} compressed, more than deflate can hold", path_, found.name,
@@ -59,16 +75,8 @@ std::string TorchArchive::read(const std::string& record, uint64_t limit, const 
          what);
   check_memory(found.size + (found.method == 8 ? found.compressed_size : 0),
                fmt::format("{}'s record {}", path_, found.name), "raise --memory-limit");
-  // The local header: 30 bytes, then its own name and extra field.
-  unsigned char header[30];
-  in_.clear();
-  in_.seekg(static_cast<std::streamoff>(found.local_header_offset));
-  in_.read(reinterpret_cast<char*>(header), 30);
-  if (in_.gcount() != 30 || header[0] != 'P' || header[1] != 'K' || header[2] != 3 || header[3] != 4)
-    fail("{} is damaged: record {} has no local header at offset {}", path_, found.name, found.local_header_offset);
-  const uint64_t skip = 30 + (header[26] | (header[27] << 8)) + (header[28] | (header[29] << 8));
+  seek_to_data(found);
   std::string stored(found.compressed_size, '\0');
-  in_.seekg(static_cast<std::streamoff>(found.local_header_offset + skip));
   in_.read(stored.data(), static_cast<std::streamsize>(found.compressed_size));
   if (static_cast<uint64_t>(in_.gcount()) != found.compressed_size)
     fail("{} is truncated: record {} ends past the end of the file", path_, found.name);
@@ -85,17 +93,8 @@ void TorchArchive::check_crc(const std::string& record) {
     read(record, found.size, "its bytes");  // inflated whole: the code records are small
     return;
   }
-  if (found.compressed_size != found.size)
-    fail("{} is damaged: stored record {} has {} bytes and claims {}", path_, found.name, found.compressed_size,
-         found.size);
-  unsigned char header[30];
-  in_.clear();
-  in_.seekg(static_cast<std::streamoff>(found.local_header_offset));
-  in_.read(reinterpret_cast<char*>(header), 30);
-  if (in_.gcount() != 30 || header[0] != 'P' || header[1] != 'K' || header[2] != 3 || header[3] != 4)
-    fail("{} is damaged: record {} has no local header at offset {}", path_, found.name, found.local_header_offset);
-  const uint64_t skip = 30 + (header[26] | (header[27] << 8)) + (header[28] | (header[29] << 8));
-  in_.seekg(static_cast<std::streamoff>(found.local_header_offset + skip));
+  check_stored_size(found);
+  seek_to_data(found);
   std::vector<char> piece(1 << 20);
   uLong crc = crc32(0L, Z_NULL, 0);
   for (uint64_t left = found.size; left > 0;) {

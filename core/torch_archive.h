@@ -36,6 +36,10 @@ class TorchArchive {
 
  private:
   const ZipEntry& entry(const std::string& record) const;
+  /// A stored record's two sizes must agree.
+  void check_stored_size(const ZipEntry& found) const;
+  /// Reads the record's local header and seeks past it to its bytes.
+  void seek_to_data(const ZipEntry& found);
   std::string inflate_record(const std::string& stored, const ZipEntry& found) const;
   std::string path_;
   std::ifstream in_;

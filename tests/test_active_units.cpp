@@ -11,7 +11,7 @@ namespace dgm {
 namespace {
 
 using test::LinearGaussianModel;
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(ActiveUnits, CountsDimensionsWhoseProposalMeanVariesPastTheThreshold) {
   // Posterior mean a x / (a^2 + s^2) per coordinate: its variance over the data

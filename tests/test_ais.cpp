@@ -22,7 +22,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 /// pPCA with a deliberately poor encoder: the exact posterior's mean shifted
 /// by 0.5 and its scale widened, correlations left out (a VAE-like q).

@@ -19,7 +19,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 torch::Tensor tiny_x(int64_t n) {
   return test::binary_fashion_mnist(n, Split::kTest).narrow(1, 350, 6).to(torch::kFloat64);

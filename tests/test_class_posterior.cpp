@@ -18,7 +18,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 class PpcaMixture : public LatentVariableModel, public ClassLatentModel {
  public:

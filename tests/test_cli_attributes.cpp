@@ -22,7 +22,7 @@ using test::run_dgm;
 
 using test::json_of;
 
-const std::string kConfigs = std::string(DGM_SOURCE_DIR) + "/configs/";
+using test::kConfigs;
 
 class CliAttributes : public ::testing::Test {
  protected:

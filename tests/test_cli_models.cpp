@@ -19,7 +19,7 @@ using test::run_dgm;
 
 using test::json_of;
 
-const std::string kConfigs = std::string(DGM_SOURCE_DIR) + "/configs/";
+using test::kConfigs;
 
 TEST(CliModels, PpcaRunIsFittedInClosedFormAndEstimatedAgainstItsExactValue) {
   const auto run = test::make_temp_dir("cli-ppca") + "/run";

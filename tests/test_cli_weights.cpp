@@ -14,7 +14,7 @@
 namespace dgm {
 namespace {
 
-const std::string kFixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
+using test::kFixtures;
 
 TEST(CliExport, ExportedWeightsEvaluateExactlyAsTheRun) {
   const auto dir = test::make_temp_dir("export");

@@ -18,7 +18,7 @@
 namespace dgm {
 namespace {
 
-std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+std::string config_error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
   try {
     parse_config(text, "exp.yaml", overrides);
   } catch (const Error& e) {
@@ -60,46 +60,46 @@ eval: {k: 100, split: train}
 }
 
 TEST(Config, UnknownKeyNamesFileLineKeyAndSuggestion) {
-  const auto message = error_of("model:\n  latent_dim: 8\ntrain:\n  epoch: 3\n");
+  const auto message = config_error_of("model:\n  latent_dim: 8\ntrain:\n  epoch: 3\n");
   EXPECT_NE(message.find("exp.yaml:4"), std::string::npos) << message;
   EXPECT_NE(message.find("'train.epoch'"), std::string::npos) << message;
   EXPECT_NE(message.find("did you mean 'train.epochs'"), std::string::npos) << message;
 }
 
 TEST(Config, UnknownSectionSuggestsTheNearestOne) {
-  const auto message = error_of("trian:\n  epochs: 3\n");
+  const auto message = config_error_of("trian:\n  epochs: 3\n");
   EXPECT_NE(message.find("exp.yaml:1"), std::string::npos) << message;
   EXPECT_NE(message.find("did you mean 'train'"), std::string::npos) << message;
 }
 
 TEST(Config, WrongTypeNamesKeyLineAndValue) {
-  const auto message = error_of("train:\n  lr: fast\n");
+  const auto message = config_error_of("train:\n  lr: fast\n");
   EXPECT_NE(message.find("exp.yaml:2"), std::string::npos) << message;
   EXPECT_NE(message.find("train.lr must be a number"), std::string::npos) << message;
   EXPECT_NE(message.find("'fast'"), std::string::npos) << message;
-  EXPECT_NE(error_of("model:\n  hidden: 400\n").find("list of integers"), std::string::npos);
-  EXPECT_NE(error_of("model:\n  latent_dim: 2.5\n").find("must be an integer"), std::string::npos);
+  EXPECT_NE(config_error_of("model:\n  hidden: 400\n").find("list of integers"), std::string::npos);
+  EXPECT_NE(config_error_of("model:\n  latent_dim: 2.5\n").find("must be an integer"), std::string::npos);
 }
 
 TEST(Config, OutOfRangeAndInvalidChoiceAreErrors) {
-  EXPECT_NE(error_of("train:\n  lr: -1\n").find("out of range"), std::string::npos);
-  EXPECT_NE(error_of("train:\n  batch_size: 0\n").find("out of range"), std::string::npos);
-  const auto message = error_of("data:\n  binarize: sometimes\n");
+  EXPECT_NE(config_error_of("train:\n  lr: -1\n").find("out of range"), std::string::npos);
+  EXPECT_NE(config_error_of("train:\n  batch_size: 0\n").find("out of range"), std::string::npos);
+  const auto message = config_error_of("data:\n  binarize: sometimes\n");
   EXPECT_NE(message.find("use one of dynamic, fixed, none"), std::string::npos) << message;
 }
 
 TEST(Config, InvalidYamlNamesTheLine) {
-  const auto message = error_of("train:\n  epochs: [1, 2\n  lr: 3\n");
+  const auto message = config_error_of("train:\n  epochs: [1, 2\n  lr: 3\n");
   EXPECT_NE(message.find("exp.yaml:"), std::string::npos) << message;
   EXPECT_NE(message.find("not valid YAML"), std::string::npos) << message;
 }
 
 TEST(Config, ARepeatedKeyNamesBothLines) {
   // Issue 13: yaml-cpp let the last of two equal keys win silently.
-  const auto message = error_of("train:\n  epochs: 3\n  lr: 0.1\n  epochs: 5\n");
+  const auto message = config_error_of("train:\n  epochs: 3\n  lr: 0.1\n  epochs: 5\n");
   EXPECT_NE(message.find("exp.yaml:4: key 'epochs' appears twice in one mapping (first at line 2)"), std::string::npos)
       << message;
-  const auto sections = error_of("train:\n  epochs: 3\ntrain:\n  lr: 0.1\n");
+  const auto sections = config_error_of("train:\n  epochs: 3\ntrain:\n  lr: 0.1\n");
   EXPECT_NE(sections.find("key 'train' appears twice"), std::string::npos) << sections;
 }
 
@@ -112,12 +112,12 @@ TEST(Config, SetOverridesAnyKeyIncludingLists) {
 }
 
 TEST(Config, BadSetNamesTheOverride) {
-  auto message = error_of("", {"model.latent=3"});
+  auto message = config_error_of("", {"model.latent=3"});
   EXPECT_NE(message.find("--set model.latent=3"), std::string::npos) << message;
   EXPECT_NE(message.find("did you mean 'model.latent_dim'"), std::string::npos) << message;
-  message = error_of("", {"train.epochs=many"});
+  message = config_error_of("", {"train.epochs=many"});
   EXPECT_NE(message.find("--set train.epochs=many"), std::string::npos) << message;
-  EXPECT_NE(error_of("", {"train.epochs"}).find("KEY=VALUE"), std::string::npos);
+  EXPECT_NE(config_error_of("", {"train.epochs"}).find("KEY=VALUE"), std::string::npos);
 }
 
 TEST(Config, YamlRoundTripGivesTheSameConfig) {
@@ -161,11 +161,11 @@ TEST(Config, ScheduleAndGradientKeysAreCheckedTogether) {
   EXPECT_NEAR(std::pow(paper.train.trainer.lr_gamma, 7), 0.1, 1e-12);
   EXPECT_EQ(paper.train.trainer.adam_eps, 1e-4);
   EXPECT_EQ(paper.model.options.as<VaeOptions>().second_latent_dim, 50);
-  auto message = error_of("train:\n  lr_milestones: [5, 3]\n");
+  auto message = config_error_of("train:\n  lr_milestones: [5, 3]\n");
   EXPECT_NE(message.find("train.lr_milestones must increase, got 3 after 5"), std::string::npos) << message;
-  message = error_of("train:\n  gradient: dreg\n");
+  message = config_error_of("train:\n  gradient: dreg\n");
   EXPECT_NE(message.find("set train.objective=iwae"), std::string::npos) << message;
-  message = error_of("train:\n  gradient: reinforce\n");
+  message = config_error_of("train:\n  gradient: reinforce\n");
   EXPECT_NE(message.find("use one of standard, dreg"), std::string::npos) << message;
 }
 
@@ -175,11 +175,11 @@ TEST(Config, ModelKeysAreThoseOfTheModelType) {
   EXPECT_EQ(sbn.model.options.as<SigmoidBeliefNetOptions>().latent_dim, 6);
   // Each family has its own defaults.
   EXPECT_EQ(parse_config("model: {type: ppca}", "x").model.options.as<PpcaOptions>().latent_dim, 8);
-  auto message = error_of("model:\n  type: sbn\n  hidden: [400]\n");
+  auto message = config_error_of("model:\n  type: sbn\n  hidden: [400]\n");
   EXPECT_NE(message.find("exp.yaml:3"), std::string::npos) << message;
   EXPECT_NE(message.find("unknown key 'model.hidden'"), std::string::npos) << message;
   EXPECT_NE(message.find("model.type sbn takes latent_dim, enumeration_chunk"), std::string::npos) << message;
-  message = error_of("model:\n  type: transformer\n");
+  message = config_error_of("model:\n  type: transformer\n");
   EXPECT_NE(message.find("exp.yaml:2"), std::string::npos) << message;
   EXPECT_NE(message.find("use one of vae, ppca, sbn, m2"), std::string::npos) << message;
   // model.type given by --set decides which keys the file may hold.

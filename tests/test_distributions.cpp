@@ -6,11 +6,12 @@
 #include <cmath>
 
 #include "core/distributions.h"
+#include "test_support.h"
 
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(DiagNormal, LogProbMatchesClosedForm) {
   DiagNormal normal(torch::tensor({{0.5, -1.0}}, kF64), torch::tensor({{2.0, 0.3}}, kF64));

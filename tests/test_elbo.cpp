@@ -16,7 +16,7 @@ namespace dgm {
 namespace {
 
 using test::LinearGaussianModel;
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(Elbo, IsTheExactMarginalWithTheExactPosteriorAndBelowItWithAnother) {
   LinearGaussianModel exact_q(4, 1.3, 0.6, LinearGaussianModel::Proposal::kPosterior);

@@ -18,7 +18,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 /// A Gaussian proposal whose density is broken in a chosen way.
 class BrokenDensity : public DiagNormal {

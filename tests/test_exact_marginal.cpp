@@ -13,7 +13,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 /// A mixture seen only through its finite latent space: no closed form, so
 /// exact_log_marginal must enumerate z.

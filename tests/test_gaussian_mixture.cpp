@@ -20,9 +20,8 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
-const CovarianceType kTypes[] = {CovarianceType::kFull, CovarianceType::kTied, CovarianceType::kDiag,
-                                 CovarianceType::kSpherical};
+using test::kF64;
+using test::kCovarianceTypes;
 
 GaussianMixture random_mixture(CovarianceType type, uint64_t seed) {
   seed_everything(seed);
@@ -60,7 +59,7 @@ torch::Tensor brute_force_log_prob(const GaussianMixture& mixture, const torch::
 }
 
 TEST(GaussianMixture, LogProbEqualsTheBruteForceSumForEveryCovarianceType) {
-  for (auto type : kTypes) {
+  for (auto type : kCovarianceTypes) {
     GaussianMixture mixture = random_mixture(type, 2);
     auto x = torch::randn({7, 4}, kF64) * 3;
     EXPECT_TRUE(torch::allclose(mixture.log_prob(x), brute_force_log_prob(mixture, x), 1e-10, 1e-9)) << to_string(type);
@@ -69,7 +68,7 @@ TEST(GaussianMixture, LogProbEqualsTheBruteForceSumForEveryCovarianceType) {
 }
 
 TEST(GaussianMixture, MissingDimensionsAreMarginalizedExactly) {
-  for (auto type : kTypes) {
+  for (auto type : kCovarianceTypes) {
     GaussianMixture mixture = random_mixture(type, 3);
     auto x = torch::randn({2, 4}, kF64) * 2;
     auto mask = torch::tensor({{1.0, 0.0, 1.0, 1.0}, {0.0, 1.0, 0.0, 0.0}}, kF64);

@@ -17,9 +17,8 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
-const CovarianceType kTypes[] = {CovarianceType::kFull, CovarianceType::kTied, CovarianceType::kDiag,
-                                 CovarianceType::kSpherical};
+using test::kF64;
+using test::kCovarianceTypes;
 
 TEST(GmmEm, OneComponentIsTheSampleMeanAndCovariance) {
   auto x = test::three_cluster_points(2000);
@@ -36,7 +35,7 @@ TEST(GmmEm, OneComponentIsTheSampleMeanAndCovariance) {
 
 TEST(GmmEm, NeverDecreasesTheLogLikelihoodForAnyCovarianceType) {
   auto x = test::three_cluster_points(3000);
-  for (auto type : kTypes) {
+  for (auto type : kCovarianceTypes) {
     for (EmInit init : {EmInit::kKmeans, EmInit::kRandom, EmInit::kRandomFromData, EmInit::kKmeansPlusPlus}) {
       EmOptions options;
       options.components = 4;
@@ -239,7 +238,7 @@ TEST(GmmEmMissing, OneMissingEntryBarelyMovesTheFitForEveryCovarianceType) {
   auto x = test::three_cluster_points(2000);
   auto mask = torch::ones_like(x);
   mask[5][1] = 0;
-  for (auto type : kTypes) {
+  for (auto type : kCovarianceTypes) {
     EmOptions options;
     options.components = 3;
     options.covariance = type;

@@ -19,7 +19,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 SigmoidBeliefNet small_sbn(uint64_t seed) {
   seed_everything(seed);

@@ -16,7 +16,7 @@ namespace dgm {
 namespace {
 
 using test::LinearGaussianModel;
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 torch::Tensor data_for(int64_t batch, int64_t dim, double scale) {
   torch::manual_seed(99);

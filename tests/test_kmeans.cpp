@@ -12,7 +12,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(Kmeans, NearestCentresAreTheBruteForceArgmin) {
   torch::manual_seed(2);

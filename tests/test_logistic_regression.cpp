@@ -14,7 +14,7 @@
 namespace dgm {
 namespace {
 
-const std::string kFixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
+using test::kFixtures;
 
 TEST(LogisticRegression, EqualsScikitLearnsFitOfTheSamePoints) {
   auto features = read_npy(kFixtures + "lr_features.npy"), labels = read_npy(kFixtures + "lr_labels.npy");

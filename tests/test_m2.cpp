@@ -17,7 +17,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(ClassAndNormal, LogProbIsTheClassTermPlusTheNormalOfItsClass) {
   auto logits = torch::tensor({{0.2, -1.0, 0.5}, {1.5, 0.0, -0.3}}, kF64);

@@ -7,11 +7,12 @@
 #include <limits>
 
 #include "core/numerics.h"
+#include "test_support.h"
 
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 TEST(LogMeanExp, IsStableForLargeMagnitudes) {

@@ -18,7 +18,7 @@
 namespace dgm {
 namespace {
 
-std::string error_of(const std::string& text) {
+std::string option_error_of(const std::string& text) {
   return test::error_message_of([&] { parse_config(text, "exp.yaml"); });
 }
 
@@ -32,7 +32,7 @@ TEST(Options, ChoicesAreEnumsListedOnce) {
   const auto objectives = training_objective_names();
   EXPECT_NE(std::find(objectives.begin(), objectives.end(), "iwae"), objectives.end());
   EXPECT_EQ(std::find(objectives.begin(), objectives.end(), "naive"), objectives.end());
-  EXPECT_NE(error_of("train:\n  objective: naive\n").find("use one of"), std::string::npos);
+  EXPECT_NE(option_error_of("train:\n  objective: naive\n").find("use one of"), std::string::npos);
 }
 
 TEST(Options, AStructFilledInCodeIsCheckedAgainstItsTable) {

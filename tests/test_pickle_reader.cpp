@@ -9,13 +9,14 @@
 #include <string>
 
 #include "core/pickle_reader.h"
+#include "pickle_bytes.h"
 #include "test_support.h"
 
 namespace dgm {
 namespace {
 
 using Kind = PickleObject::Kind;
-const std::string kFixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
+using test::kFixtures;
 
 /// data.pkl of a fixture archive (trusted: made by the committed script).
 std::string data_pickle(const std::string& file) {
@@ -24,20 +25,7 @@ std::string data_pickle(const std::string& file) {
   return std::string(static_cast<const char*>(data.get()), size);
 }
 
-// Pieces of pickles, as pickle's protocol 2 writes them.
-std::string op(unsigned char c) { return std::string(1, static_cast<char>(c)); }
-std::string text(const std::string& s) {
-  std::string out = "X";
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xFF));
-  return out + s;
-}
-std::string int2(int v) { return "M" + op(v & 0xFF) + op((v >> 8) & 0xFF); }
-std::string tuple(const std::vector<std::string>& items) {
-  std::string out = "(";
-  for (const auto& item : items) out += item;
-  return out + "t";
-}
-const std::string kHeader = "\x80\x02";
+using namespace test::pickle;
 
 /// A tensor record: _rebuild_tensor_v2 over a float storage of `numel`.
 std::string tensor_call(int numel, const std::vector<int>& size, const std::vector<int>& stride, int offset) {
@@ -50,7 +38,7 @@ std::string tensor_call(int numel, const std::vector<int>& size, const std::vect
          tuple({storage, int2(offset), tuple(sizes), tuple(strides), op(0x89), "ccollections\nOrderedDict\n)R"}) + "R";
 }
 
-std::string error_of(const std::string& bytes) {
+std::string pickle_error_of(const std::string& bytes) {
   return test::error_message_of([&] { read_pickle(bytes, "test.pkl"); });
 }
 
@@ -106,13 +94,16 @@ TEST(PickleReader, ChecksEveryTensorViewAgainstItsStorage) {
   EXPECT_EQ(transposed->tensor.stride, (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(read_pickle(kHeader + tensor_call(0, {0, 5}, {5, 1}, 0) + ".", "x")->kind, Kind::kTensor);
   // Issue 13: a bias of 784 over 7 stored values, a stride past the storage, an offset past it.
-  EXPECT_NE(error_of(kHeader + tensor_call(7, {784}, {1}, 0) + ".").find("reaches element 783 of a storage of 7"),
+  EXPECT_NE(
+      pickle_error_of(kHeader + tensor_call(7, {784}, {1}, 0) + ".").find("reaches element 783 of a storage of 7"),
+      std::string::npos);
+  EXPECT_NE(pickle_error_of(kHeader + tensor_call(4, {2, 2}, {100, 1}, 0) + ".").find("reaches element 101"),
             std::string::npos);
-  EXPECT_NE(error_of(kHeader + tensor_call(4, {2, 2}, {100, 1}, 0) + ".").find("reaches element 101"),
+  EXPECT_NE(
+      pickle_error_of(kHeader + tensor_call(4, {2, 2}, {2, 1}, 1) + ".").find("reaches element 4 of a storage of 4"),
+      std::string::npos);
+  EXPECT_NE(pickle_error_of(kHeader + tensor_call(4, {2, 2}, {2}, 0) + ".").find("2 sizes and 1 strides"),
             std::string::npos);
-  EXPECT_NE(error_of(kHeader + tensor_call(4, {2, 2}, {2, 1}, 1) + ".").find("reaches element 4 of a storage of 4"),
-            std::string::npos);
-  EXPECT_NE(error_of(kHeader + tensor_call(4, {2, 2}, {2}, 0) + ".").find("2 sizes and 1 strides"), std::string::npos);
 }
 
 TEST(PickleReader, HostilePicklesAreClearErrors) {
@@ -146,7 +137,7 @@ TEST(PickleReader, HostilePicklesAreClearErrors) {
       {kHeader + op(0x82) + ".", "opcode 0x82"},  // EXT1
   };
   for (const auto& [bytes, expected] : cases) {
-    const auto message = error_of(bytes);
+    const auto message = pickle_error_of(bytes);
     EXPECT_NE(message.find(expected), std::string::npos) << "expected '" << expected << "', got: " << message;
     EXPECT_NE(message.find("test.pkl"), std::string::npos) << message;
   }
@@ -157,9 +148,9 @@ TEST(PickleReader, NestingIsBoundedAndDeepInputNeverRecurses) {
   std::string deep = kHeader;
   for (int i = 0; i < 300; ++i) deep += "]";
   for (int i = 0; i < 299; ++i) deep += "a";
-  EXPECT_NE(error_of(deep + ".").find("nesting deeper than 256"), std::string::npos);
+  EXPECT_NE(pickle_error_of(deep + ".").find("nesting deeper than 256"), std::string::npos);
   // A million MARKs: a bounded error, not a stack overflow.
-  EXPECT_NE(error_of(kHeader + std::string(1000000, '(') + "N.").find("open MARK"), std::string::npos);
+  EXPECT_NE(pickle_error_of(kHeader + std::string(1000000, '(') + "N.").find("open MARK"), std::string::npos);
 }
 
 }  // namespace

@@ -7,11 +7,12 @@
 #include "core/distributions.h"
 #include "core/error.h"
 #include "models/ppca.h"
+#include "test_support.h"
 
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 PpcaImpl random_ppca(int64_t d, int64_t l, double noise, uint64_t seed) {
   torch::manual_seed(seed);

@@ -15,7 +15,7 @@ namespace dgm {
 namespace {
 
 using test::LinearGaussianModel;
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(Proposals, TheModelsOwnThePosteriorAndThePrior) {
   LinearGaussianModel exact(3, 1.0, 0.5, LinearGaussianModel::Proposal::kPosterior);

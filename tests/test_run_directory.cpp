@@ -77,5 +77,28 @@ TEST(RunDirectory, ARunWithoutARecordedTypeIsAVaeAndAMismatchIsNamed) {
   EXPECT_NE(unknown.find("vae, ppca, sbn, m2"), std::string::npos) << unknown;
 }
 
+TEST(RunDirectory, ADataShapeThatCannotBeTheDataIsRefusedBeforeAModelIsBuilt) {
+  const auto dir = test::make_temp_dir("hostile-run");
+  const nlohmann::json good{{"format", 2},         {"dgm_version", "0.1.0"}, {"libtorch_version", "1.13.1"},
+                            {"model_type", "vae"}, {"data_dim", 784},        {"image_shape", {1, 28, 28}}};
+  write_text_atomically(dir + "/run.json", good.dump());
+  EXPECT_EQ(read_run_metadata(dir).data.dim, 784);
+  const std::vector<std::pair<nlohmann::json, std::string>> hostile = {
+      {{{"data_dim", 0}}, "data_dim is 0, not between 1 and 2^30"},
+      {{{"data_dim", int64_t{1} << 40}}, "data_dim is 1099511627776"},
+      {{{"image_shape", {28, 29}}}, "image_shape 28x29 does not hold data_dim = 784 values"},
+      {{{"image_shape", {784}}}, "image_shape has 1 entries"},
+      {{{"image_shape", {-1, -784}}}, "has a side that is not between 1 and 2^30"},
+      {{{"image_shape", {int64_t{1} << 32, int64_t{1} << 32}}}, "has a side that is not between 1 and 2^30"}};
+  for (const auto& [change, expected] : hostile) {
+    nlohmann::json run = good;
+    run.update(change);
+    write_text_atomically(dir + "/run.json", run.dump());
+    const auto message = test::error_message_of([&] { read_run_metadata(dir); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_NE(message.find("run.json"), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace dgm

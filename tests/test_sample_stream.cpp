@@ -15,7 +15,7 @@
 namespace dgm {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using test::kF64;
 
 TEST(SampleStream, ChunksDoNotChangeTheDrawsInEitherMode) {
   // The block mode is what runs on a GPU; it is checked here on the CPU.

@@ -17,12 +17,13 @@
 #include "core/torch_state_dict.h"
 #include "models/foreign_weights.h"
 #include "models/vae.h"
+#include "pickle_bytes.h"
 #include "test_support.h"
 
 namespace dgm {
 namespace {
 
-const std::string kFixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
+using test::kFixtures;
 
 std::map<std::string, torch::Tensor> probe() {
   std::map<std::string, torch::Tensor> out;
@@ -99,13 +100,9 @@ std::string crafted_archive(const std::string& dir, const std::string& name, con
   return path;
 }
 
-std::string op(unsigned char c) { return std::string(1, static_cast<char>(c)); }
-std::string text(const std::string& s) {
-  std::string out = "X";
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xFF));
-  return out + s;
-}
-std::string int2(int v) { return "M" + op(v & 0xFF) + op((v >> 8) & 0xFF); }
+using test::pickle::int2;
+using test::pickle::op;
+using test::pickle::text;
 
 /// {'w': tensor of `size` (1-d) with `stride` over a float storage of `numel`}.
 std::string one_tensor_pickle(int numel, int size, int stride) {

@@ -22,6 +22,15 @@
 
 namespace dgm::test {
 
+/// float64 tensors: the checks against closed forms run in double precision.
+inline const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+/// The source tree's test fixtures and shipped configs (with a trailing '/').
+inline const std::string kFixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
+inline const std::string kConfigs = std::string(DGM_SOURCE_DIR) + "/configs/";
+/// Every covariance structure of the Gaussian mixture.
+inline const CovarianceType kCovarianceTypes[] = {CovarianceType::kFull, CovarianceType::kTied, CovarianceType::kDiag,
+                                                  CovarianceType::kSpherical};
+
 /// A fresh empty directory under the test temp dir.
 std::string make_temp_dir(const std::string& name);
 

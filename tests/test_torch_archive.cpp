@@ -19,7 +19,7 @@
 namespace dgm {
 namespace {
 
-const std::string kFixtures = std::string(DGM_SOURCE_DIR) + "/tests/fixtures/";
+using test::kFixtures;
 
 /// A TorchScript-shaped archive: `pickle` as data.pkl, an empty constants.pkl, one code record.
 std::string crafted_module(const std::string& path, const std::string& pickle) {

@@ -1,5 +1,6 @@
 #include "trainers/run_directory.h"
 
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <nlohmann/json.hpp>
@@ -47,6 +48,33 @@ void write_run_files(const std::string& dir, const Config& config, const DataSha
   write_text_atomically((fs::path(dir) / "run.json").string(), run.dump(2) + "\n");
 }
 
+namespace {
+
+/// A model is built from these sizes before any weight is read: a hostile
+/// or damaged run.json must not size its layers.
+void check_data_shape(const DataShape& data, const std::string& path) {
+  constexpr int64_t kMaxDim = int64_t{1} << 30;
+  if (data.dim < 1 || data.dim > kMaxDim)
+    fail("{}: data_dim is {}, not between 1 and 2^30; the run directory is damaged", path, data.dim);
+  if (data.image_shape.empty()) return;
+  if (data.image_shape.size() != 2 && data.image_shape.size() != 3)
+    fail("{}: image_shape has {} entries, not 2 ([H, W]) or 3 ([C, H, W]); the run directory is damaged", path,
+         data.image_shape.size());
+  int64_t pixels = 1;
+  for (int64_t side : data.image_shape) {
+    if (side < 1 || side > kMaxDim)
+      fail("{}: image_shape {} has a side that is not between 1 and 2^30; the run directory is damaged", path,
+           fmt::join(data.image_shape, "x"));
+    pixels *= side;
+    if (pixels > kMaxDim) break;
+  }
+  if (pixels != data.dim)
+    fail("{}: image_shape {} does not hold data_dim = {} values; the run directory is damaged", path,
+         fmt::join(data.image_shape, "x"), data.dim);
+}
+
+}  // namespace
+
 RunMetadata read_run_metadata(const std::string& dir) {
   const std::string path = (fs::path(dir) / "run.json").string();
   if (!fs::exists(path)) fail("{} is not a dgm run directory: it has no run.json (make one with `dgm train`)", dir);
@@ -67,6 +95,7 @@ RunMetadata read_run_metadata(const std::string& dir) {
     if (format >= 2) metadata.model_type = run.at("model_type").get<std::string>();
     metadata.data.dim = run.at("data_dim").get<int64_t>();
     metadata.data.image_shape = run.at("image_shape").get<std::vector<int64_t>>();
+    check_data_shape(metadata.data, path);
     return metadata;
   } catch (const nlohmann::json::exception& e) {
     fail("{} lacks a field or has one of the wrong type: {}", path, e.what());
