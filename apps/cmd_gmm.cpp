@@ -11,6 +11,7 @@
 #include "apps/gmm_plot.h"
 #include "core/csv.h"
 #include "core/device.h"
+#include "core/directory_lock.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "models/gaussian_mixture_io.h"
@@ -113,7 +114,12 @@ int run_fit(const GmmArgs& args) {
                          {"seconds_per_iter", best->seconds_per_iter},
                          {"history", best->history}};
   if (low != high) summary["selection"] = selection;
-  if (!args.out.empty()) save_mixture(args.out, mixture, summary);
+  if (!args.out.empty()) {
+    // Two fits into one directory at once would interleave their files.
+    DirectoryLock lock(args.out, "model directory");
+    DirectoryLock::remove_stale_temporaries(args.out);
+    save_mixture(args.out, mixture, summary);
+  }
   if (!args.plot.empty()) {
     if (mask.defined()) fail("--plot draws complete points only; {} has missing values", args.data);
     write_mixture_plot(args.plot, mixture, x);

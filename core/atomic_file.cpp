@@ -100,6 +100,23 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   write_sink_atomically(path, [&](const ByteSink& sink) { sink(text.data(), text.size()); });
 }
 
+std::string AtomicFileSet::temporary(const std::string& path) {
+  files_.emplace_back(fmt::format("{}.tmp.{}", path, ::getpid()), path);
+  return files_.back().first;
+}
+
+void AtomicFileSet::commit() {
+  for (const auto& [tmp, path] : files_) {
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename {} to {}: {}", tmp, path, write_error(errno));
+    sync_directory_of(path);
+  }
+  files_.clear();
+}
+
+AtomicFileSet::~AtomicFileSet() {
+  for (const auto& file : files_) std::remove(file.first.c_str());
+}
+
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open {}: {}", path, std::strerror(errno));

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dgm {
 
@@ -29,6 +31,27 @@ std::string write_error(int code);
 
 /// Writes `text` to `path` atomically.
 void write_text_atomically(const std::string& path, const std::string& text);
+
+/// Files that change together (a model directory's parameters and their
+/// description): each is written in full to its temporary name first, and
+/// only when every one is on the disk does commit() rename them into place,
+/// in the order they were named. A failure before commit (a full disk)
+/// leaves the previous files as they were: the destructor removes the
+/// temporaries.
+class AtomicFileSet {
+ public:
+  AtomicFileSet() = default;
+  AtomicFileSet(const AtomicFileSet&) = delete;
+  AtomicFileSet& operator=(const AtomicFileSet&) = delete;
+  ~AtomicFileSet();
+  /// Where to write the new `path` ("path.tmp.PID"); write it with any writer.
+  std::string temporary(const std::string& path);
+  /// Renames every temporary onto its path.
+  void commit();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> files_;  ///< (temporary, path)
+};
 
 /// Reads a whole file; a missing file is a dgm::Error naming it.
 std::string read_text_file(const std::string& path);

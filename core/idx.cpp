@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 
 namespace dgm {
 
@@ -117,8 +118,10 @@ torch::Tensor read_idx(const std::string& path) {
     const uint32_t size = big_endian_u32(sizes + 4 * d);
     if (size == 0 || size > (1u << 31)) fail("{} is not a valid IDX file: dimension {} has size {}", path, d, size);
     shape.push_back(size);
+    // Checked before the product, which could otherwise wrap around 2^64.
+    if (count > (uint64_t{1} << 40) / size)
+      fail("{} is not a valid IDX file: its sizes multiply past 2^40 entries", path);
     count *= size;
-    if (count > (uint64_t{1} << 40)) fail("{} is not a valid IDX file: its sizes multiply past 2^40 entries", path);
   }
   const uint64_t expected = count * type.bytes;
   // The header's promise against the file's size, before the allocation.
@@ -137,6 +140,7 @@ torch::Tensor read_idx(const std::string& path) {
           "bytes can hold",
           path, expected, file_size);
   }
+  check_memory(expected, fmt::format("{} ({} entries)", path, count), "raise --memory-limit, or use a smaller file");
   auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type.dtype));
   const uint64_t read = in.read(tensor.data_ptr(), expected);
   if (read < expected)

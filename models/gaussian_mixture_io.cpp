@@ -15,23 +15,28 @@ namespace fs = std::filesystem;
 
 void save_mixture(const std::string& dir, const GaussianMixture& mixture, const nlohmann::json& summary) {
   fs::create_directories(dir);
+  // All five files change together: a failed save (a full disk) leaves the
+  // mixture that was in `dir` loadable, and gmm.json, renamed last, never
+  // describes parameters that are not there.
+  AtomicFileSet files;
   torch::serialize::OutputArchive archive;
   archive.write("weights", mixture.weights().cpu());
   archive.write("means", mixture.means().cpu());
   archive.write("precision_cholesky", mixture.precision_cholesky().cpu());
-  const std::string tensors = (fs::path(dir) / "gmm.pt").string();
-  write_sink_atomically(tensors, [&](const ByteSink& sink) { archive.save_to(sink); });
+  write_sink_atomically(files.temporary((fs::path(dir) / "gmm.pt").string()),
+                        [&](const ByteSink& sink) { archive.save_to(sink); });
   // The same parameters as NumPy files under scikit-learn's names, for use
   // elsewhere (GaussianMixture(weights_init=..., means_init=..., precisions_init=...)).
-  write_npy((fs::path(dir) / "weights.npy").string(), mixture.weights().cpu());
-  write_npy((fs::path(dir) / "means.npy").string(), mixture.means().cpu());
-  write_npy((fs::path(dir) / "precisions_cholesky.npy").string(), mixture.precision_cholesky().cpu());
+  write_npy(files.temporary((fs::path(dir) / "weights.npy").string()), mixture.weights().cpu());
+  write_npy(files.temporary((fs::path(dir) / "means.npy").string()), mixture.means().cpu());
+  write_npy(files.temporary((fs::path(dir) / "precisions_cholesky.npy").string()), mixture.precision_cholesky().cpu());
   nlohmann::json meta = summary;
   meta["format"] = 1;
   meta["covariance_type"] = to_string(mixture.type());
   meta["components"] = mixture.components();
   meta["dimensions"] = mixture.data_dim();
-  write_text_atomically((fs::path(dir) / "gmm.json").string(), meta.dump(2) + "\n");
+  write_text_atomically(files.temporary((fs::path(dir) / "gmm.json").string()), meta.dump(2) + "\n");
+  files.commit();
 }
 
 GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch::Dtype dtype) {

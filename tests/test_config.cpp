@@ -186,5 +186,16 @@ TEST(Config, ModelKeysAreThoseOfTheModelType) {
   EXPECT_NO_THROW(parse_config("model:\n  latent_dim: 3\n", "x", {"model.type=ppca"}));
 }
 
+TEST(Config, KeysThatAreNotNamesAreErrorsAtTheirLine) {
+  // Found by fuzz_config: an empty key (`? :`) reached yaml-cpp's "bad
+  // conversion" exception, which no caller caught.
+  auto message = config_error_of("model:\n  ? : vae\n");
+  EXPECT_NE(message.find("exp.yaml:2: a key must be a plain name"), std::string::npos) << message;
+  message = config_error_of("train:\n  ? [lr, k]\n  : 3\n");
+  EXPECT_NE(message.find("exp.yaml:2: a key must be a plain name, not a list"), std::string::npos) << message;
+  message = config_error_of("? {a: 1}\n: 2\n");
+  EXPECT_NE(message.find("a key must be a plain name, not a mapping"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace dgm

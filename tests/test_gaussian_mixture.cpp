@@ -5,23 +5,29 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cmath>
+#include <unistd.h>
 
+#include <cmath>
+#include <filesystem>
+
+#include "core/atomic_file.h"
 #include "core/distributions.h"
 #include "core/error.h"
+#include "core/npy.h"
 #include "core/random.h"
 #include "estimators/exact_marginal.h"
 #include "estimators/importance_sampling.h"
 #include "estimators/naive_monte_carlo.h"
 #include "models/gaussian_mixture.h"
+#include "models/gaussian_mixture_io.h"
 #include "test_support.h"
 #include "trainers/gmm_em.h"
 
 namespace dgm {
 namespace {
 
-using test::kF64;
 using test::kCovarianceTypes;
+using test::kF64;
 
 GaussianMixture random_mixture(CovarianceType type, uint64_t seed) {
   seed_everything(seed);
@@ -141,6 +147,33 @@ TEST(CovarianceStructure, EachTypeRoundTripsItsCovariancesAndCountsItsParameters
   const auto message =
       test::error_message_of([&] { covariance_structure(CovarianceType::kSpherical).precision_cholesky(bad); });
   EXPECT_NE(message.find("component 1 is not positive definite"), std::string::npos) << message;
+}
+
+TEST(GaussianMixtureFiles, AFailedSaveLeavesThePreviousMixtureLoadable) {
+  const auto dir = test::make_temp_dir("gmm-save");
+  const GaussianMixture before = random_mixture(CovarianceType::kFull, 3);
+  save_mixture(dir, before, {{"log_likelihood", -1.0}});
+  const std::string before_json = read_text_file(dir + "/gmm.json");
+  // The last of the five files cannot be written (its temporary name is
+  // taken by a directory): the new parameters must not land beside the old
+  // description.
+  const std::string blocker = dir + "/gmm.json.tmp." + std::to_string(::getpid());
+  std::filesystem::create_directory(blocker);
+  const GaussianMixture after = random_mixture(CovarianceType::kDiag, 4);
+  const auto message = test::error_message_of([&] { save_mixture(dir, after, {}); });
+  EXPECT_NE(message.find("gmm.json"), std::string::npos) << message;
+  std::filesystem::remove(blocker);
+  EXPECT_EQ(read_text_file(dir + "/gmm.json"), before_json);
+  const GaussianMixture loaded = load_mixture(dir, torch::kCPU, torch::kFloat64);
+  EXPECT_EQ(loaded.type(), CovarianceType::kFull);
+  EXPECT_TRUE(torch::equal(loaded.means(), before.means()));
+  EXPECT_TRUE(torch::equal(read_npy(dir + "/means.npy"), before.means()));
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  // And with nothing in the way, the new mixture replaces the old whole.
+  save_mixture(dir, after, {});
+  EXPECT_EQ(load_mixture(dir, torch::kCPU, torch::kFloat64).type(), CovarianceType::kDiag);
+  EXPECT_TRUE(torch::equal(read_npy(dir + "/means.npy"), after.means()));
 }
 
 }  // namespace

@@ -120,6 +120,18 @@ TEST(Idx, AGzipThatInflatesPastItsHeaderIsRefusedWithoutReadingItWhole) {
   const auto raw = error_message_of([&] { read_idx(dir + "/liar"); });
   EXPECT_NE(raw.find("truncated"), std::string::npos) << raw;
   EXPECT_NE(raw.find("1099511627776 bytes"), std::string::npos) << raw;
+  // Found by fuzz_idx_gzip: sizes whose product wraps around 2^64 (2^40
+  // times 2^24 is 0 modulo 2^64) reached LibTorch's "Storage size
+  // calculation overflowed"; the product is checked before it is taken.
+  for (const char* name : {"wrap", "wrap.gz"}) {
+    const std::string header = idx_header({1u << 20, 1u << 20, 1u << 24, 1u << 24});
+    if (std::string(name) == "wrap.gz")
+      write_gzip(dir + "/" + name, header);
+    else
+      write_bytes(dir + "/" + name, header);
+    const auto wrap = error_message_of([&] { read_idx(dir + "/" + name); });
+    EXPECT_NE(wrap.find("multiply past 2^40 entries"), std::string::npos) << wrap;
+  }
 }
 
 TEST(Idx, ReadsDebianFashionMnist) {

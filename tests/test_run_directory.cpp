@@ -100,5 +100,24 @@ TEST(RunDirectory, ADataShapeThatCannotBeTheDataIsRefusedBeforeAModelIsBuilt) {
   }
 }
 
+TEST(RunDirectory, AConfigChangedOnResumeKeepsTheOneBefore) {
+  const auto dir = test::make_temp_dir("config-history");
+  const DataShape shape{784, {28, 28}};
+  const Config first = parse_config("", "x", {"train.lr=0.001"});
+  EXPECT_EQ(write_run_files(dir, first, shape), "");
+  const std::string original = read_text_file(dir + "/config.yaml");
+  // A resume without --set reads config.yaml and writes the same text back.
+  EXPECT_EQ(write_run_files(dir, load_config(dir + "/config.yaml"), shape), "");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/config.1.yaml"));
+  // --set train.lr=1e6: the new settings rule, the old ones are kept.
+  const Config changed = load_config(dir + "/config.yaml", {"train.lr=1e6"});
+  EXPECT_EQ(write_run_files(dir, changed, shape), dir + "/config.1.yaml");
+  EXPECT_EQ(read_text_file(dir + "/config.1.yaml"), original);
+  EXPECT_DOUBLE_EQ(load_config(dir + "/config.yaml").train.trainer.lr, 1e6);
+  // And again: the next free number.
+  EXPECT_EQ(write_run_files(dir, first, shape), dir + "/config.2.yaml");
+  EXPECT_DOUBLE_EQ(load_config(dir + "/config.2.yaml").train.trainer.lr, 1e6);
+}
+
 }  // namespace
 }  // namespace dgm

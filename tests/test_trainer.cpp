@@ -117,6 +117,12 @@ TEST(Trainer, ResumeEqualsAnUninterruptedRun) {
   const TrainResult cut = fit_into(resumed_dir, first, test::objective_named("elbo"), options, data);
   ASSERT_TRUE(cut.interrupted);
   EXPECT_EQ(cut.step, 21);
+  {
+    // As if killed after epoch 2's line was appended but before its
+    // checkpoint landed, the last append torn: resume drops both lines.
+    std::ofstream metrics(resumed_dir + "/metrics.jsonl", std::ios::app);
+    metrics << "{\"epoch\":2,\"lr\":0.001,\"step\":32,\"train_loss\":1.0}\n{\"epoch\":3,\"st";
+  }
   Vae second = small_vae(99);  // other initial weights: everything must come from the checkpoint
   options.stop_after_steps = 0;
   const TrainResult rest = fit_into(resumed_dir, second, test::objective_named("elbo"), options, data, true);

@@ -37,6 +37,17 @@ std::string origin_of(const std::string& source, const YAML::Node& node) {
   return fmt::format("{}:{}", source, mark.line + 1);
 }
 
+/// A mapping key as text: a plain name; a key that is a list, a mapping or
+/// empty (`? [a, b]: 1`, `? : 1`) is an error at its line.
+std::string key_name(const YAML::Node& key, const std::string& where) {
+  if (!key.IsScalar())
+    fail("{}: a key must be a plain name, not {}", where,
+         key.IsSequence() ? "a list"
+         : key.IsMap()    ? "a mapping"
+                          : "empty");
+  return key.Scalar();
+}
+
 /// A key given twice in one mapping: YAML forbids it, and yaml-cpp would
 /// let the last one win silently. Walked with an explicit stack, so a
 /// deeply nested file cannot exhaust ours.
@@ -179,7 +190,10 @@ std::vector<std::string> config_keys(const std::string& model_type) {
   return keys;
 }
 
-Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides) {
+namespace {
+
+Config parse_config_text(const std::string& text, const std::string& source,
+                         const std::vector<std::string>& overrides) {
   YAML::Node root = parse_yaml(text, source);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) fail("{}: a config is a YAML mapping of sections (data, model, train, eval)", source);
@@ -189,7 +203,7 @@ Config parse_config(const std::string& text, const std::string& source, const st
   Config config;
   config.model = ModelConfig(model_type_of(root, source, origins));
   for (const auto& section_entry : root) {
-    const auto section = section_entry.first.as<std::string>();
+    const auto section = key_name(section_entry.first, origin_of(source, section_entry.first));
     const auto section_origin = origins.find(section);
     const std::string where =
         section_origin != origins.end() ? section_origin->second : origin_of(source, section_entry.first);
@@ -198,7 +212,7 @@ Config parse_config(const std::string& text, const std::string& source, const st
     if (section_entry.second.IsNull()) continue;
     if (!section_entry.second.IsMap()) fail("{}: '{}' must be a mapping of keys", where, section);
     for (const auto& entry : section_entry.second) {
-      const auto name = entry.first.as<std::string>();
+      const auto name = key_name(entry.first, origin_of(source, entry.first));
       const std::string key = section + "." + name;
       if (key == "model.type") continue;
       auto it = origins.find(key);
@@ -211,6 +225,18 @@ Config parse_config(const std::string& text, const std::string& source, const st
   const ModelFamily& family = model_registry().at(config.model.type);
   if (family.check) family.check(config.model.options, source);
   return config;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides) {
+  try {
+    return parse_config_text(text, source, overrides);
+  } catch (const YAML::Exception& e) {
+    // What the checks above did not foresee is still named by file and line.
+    if (e.mark.line < 0) fail("{}: {}", source, e.msg);
+    fail("{}:{}: {}", source, e.mark.line + 1, e.msg);
+  }
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/device.h"
@@ -36,9 +37,20 @@ std::string libtorch_version() {
 std::string last_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "last.pt").string(); }
 std::string best_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "best.pt").string(); }
 
-void write_run_files(const std::string& dir, const Config& config, const DataShape& data) {
+std::string write_run_files(const std::string& dir, const Config& config, const DataShape& data) {
   fs::create_directories(dir);
-  write_text_atomically((fs::path(dir) / "config.yaml").string(), config_to_yaml(config));
+  const std::string config_path = (fs::path(dir) / "config.yaml").string();
+  const std::string text = config_to_yaml(config);
+  std::string kept;
+  if (fs::exists(config_path) && read_text_file(config_path) != text) {
+    for (int n = 1; kept.empty() || fs::exists(kept); ++n)
+      kept = (fs::path(dir) / fmt::format("config.{}.yaml", n)).string();
+    // A hard link, then the atomic replace: config.yaml is never missing.
+    std::error_code error;
+    fs::create_hard_link(config_path, kept, error);
+    if (error) write_text_atomically(kept, read_text_file(config_path));
+  }
+  write_text_atomically(config_path, text);
   nlohmann::json run{{"format", kRunFormat},
                      {"dgm_version", DGM_VERSION},
                      {"libtorch_version", libtorch_version()},
@@ -46,6 +58,7 @@ void write_run_files(const std::string& dir, const Config& config, const DataSha
                      {"data_dim", data.dim},
                      {"image_shape", data.image_shape}};
   write_text_atomically((fs::path(dir) / "run.json").string(), run.dump(2) + "\n");
+  return kept;
 }
 
 namespace {
@@ -138,18 +151,41 @@ void RunCheckpoints::on_start(TrainableModel& model, torch::optim::Optimizer* op
   const auto last = last_checkpoint_path(dir_);
   if (!fs::exists(last)) fail("--resume: {} has no checkpoint last.pt to continue from", dir_);
   state = load_checkpoint(last, model, optimizer);
+  drop_metrics_after(state.step);
+}
+
+void RunCheckpoints::drop_metrics_after(int64_t step) const {
+  // An epoch's line is appended before its checkpoint is renamed into place:
+  // a run killed in between has the line of an epoch it will train again.
+  // Those lines (and a torn last line) go, so each epoch is written once.
+  const std::string path = (fs::path(dir_) / "metrics.jsonl").string();
+  if (!fs::exists(path)) return;
+  std::istringstream lines(read_text_file(path));
+  std::string kept, line;
+  bool dropped = false;
+  while (std::getline(lines, line)) {
+    const auto parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object() && parsed.contains("step") && parsed["step"].is_number_integer() &&
+        parsed["step"].get<int64_t>() <= step) {
+      kept += line + "\n";
+    } else {
+      dropped = true;
+    }
+  }
+  if (dropped) write_text_atomically(path, kept);
 }
 
 void RunCheckpoints::on_epoch_end(const EpochReport& report, TrainableModel& model, torch::optim::Optimizer* optimizer,
                                   const TrainingState& state) {
-  if (report.improved) save_checkpoint(best_checkpoint_path(dir_), model, nullptr, state);
-  save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
   nlohmann::json line{
       {"epoch", report.epoch}, {"lr", report.lr}, {"step", report.step}, {"train_loss", report.train_loss}};
   for (const auto& [key, value] : report.validation) line[key] = value;
   line["images_per_s"] = report.images_per_s;
   line["seconds"] = report.seconds;
+  // The line first, then the checkpoints: see drop_metrics_after.
   append_line((fs::path(dir_) / "metrics.jsonl").string(), line.dump());
+  if (report.improved) save_checkpoint(best_checkpoint_path(dir_), model, nullptr, state);
+  save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
 }
 
 void RunCheckpoints::on_stop(TrainableModel& model, torch::optim::Optimizer* optimizer, const TrainingState& state) {
@@ -159,7 +195,9 @@ void RunCheckpoints::on_stop(TrainableModel& model, torch::optim::Optimizer* opt
 RunTraining::RunTraining(std::string dir, const Config& config, const ImageSet& all, const TrainValidation& data,
                          bool resume, bool progress)
     : data_(data), model_(model_to_train(config, all, data)), checkpoints_(dir, resume) {
-  write_run_files(dir, config, all.shape());
+  const std::string kept = write_run_files(dir, config, all.shape());
+  if (!kept.empty())
+    fmt::print(stderr, "config.yaml changed (--set); the one the run had until now is kept as {}\n", kept);
   TrainerOptions options = trainer_options(config);
   options.progress = progress;
   trainer_ = std::make_unique<Trainer>(model_, Objective(config.train.objective), options);

@@ -32,8 +32,11 @@ std::string libtorch_version();
 std::string last_checkpoint_path(const std::string& run_dir);
 std::string best_checkpoint_path(const std::string& run_dir);
 
-/// Writes config.yaml and run.json into `dir` (atomically).
-void write_run_files(const std::string& dir, const Config& config, const DataShape& data);
+/// Writes config.yaml and run.json into `dir` (atomically). A config.yaml
+/// already there that says something else (a resume with --set) is kept as
+/// config.N.yaml, N the first free number, and its path returned ("" when
+/// nothing was kept): the settings a run was started with are never lost.
+std::string write_run_files(const std::string& dir, const Config& config, const DataShape& data);
 
 /// Reads run.json; a missing or malformed file is a dgm::Error that says why.
 RunMetadata read_run_metadata(const std::string& dir);
@@ -63,6 +66,8 @@ class RunCheckpoints : public TrainerCallback {
   void on_stop(TrainableModel& model, torch::optim::Optimizer* optimizer, const TrainingState& state) override;
 
  private:
+  /// On resume: removes metrics.jsonl's lines of steps past the checkpoint.
+  void drop_metrics_after(int64_t step) const;
   std::string dir_;
   bool resume_;
 };
