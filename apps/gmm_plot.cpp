@@ -16,7 +16,9 @@ void write_mixture_plot(const std::string& path, const GaussianMixture& mixture,
   torch::NoGradGuard no_grad;
   auto x = x_in.to(torch::kCPU, torch::kFloat64);
   auto responsibilities = mixture.responsibilities(x_in).to(torch::kCPU, torch::kFloat64);
-  auto [strength, label] = responsibilities.max(-1);
+  // Named tensors, not a structured binding: lambdas capture those only from C++20.
+  const auto best = responsibilities.max(-1);
+  const torch::Tensor strength = std::get<0>(best), label = std::get<1>(best);
   auto means = mixture.means().to(torch::kCPU, torch::kFloat64);
   auto covariances = mixture.full_covariances().to(torch::kCPU, torch::kFloat64);
   const int64_t d = x.size(1);

@@ -20,8 +20,10 @@ TEST(CliHardening, ASecondTrainOnALockedRunRefusesNamingTheFirstsPid) {
   const auto dir = test::make_temp_dir("cli-lock");
   const std::string run = dir + "/run", pid_file = dir + "/first.pid";
   // A first training long enough to be caught running (killed below).
-  const std::string train = std::string(DGM_BINARY) + " train --quiet --config " + DGM_SOURCE_DIR +
-                            "/configs/vae.yaml --set data.limit=4000 --set train.epochs=200 --device cpu --out " + run;
+  const std::string train =
+      std::string(DGM_BINARY) + " train --quiet --config " + DGM_SOURCE_DIR +
+      "/configs/vae.yaml --set data.limit=4000 --set data.val_size=500 --set train.epochs=200 --device cpu --out " +
+      run;
   ASSERT_EQ(test::run_command(train + " > " + dir + "/first.log 2>&1 & echo $! > " + pid_file).exit_code, 0);
   const std::string pid = [&] {
     std::string text = read_text_file(pid_file);
@@ -33,6 +35,8 @@ TEST(CliHardening, ASecondTrainOnALockedRunRefusesNamingTheFirstsPid) {
   for (int i = 0; i < 600 && !(std::filesystem::exists(lock) && read_text_file(lock) == pid + "\n"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_EQ(read_text_file(lock), pid + "\n") << read_text_file(dir + "/first.log");
+  // Still running: otherwise the second would find the lock free.
+  ASSERT_EQ(::kill(std::stoi(pid), 0), 0) << read_text_file(dir + "/first.log");
 
   auto second = test::run_dgm("train --quiet --config " + std::string(DGM_SOURCE_DIR) +
                               "/configs/vae.yaml --set train.epochs=1 --device cpu --out " + run);
