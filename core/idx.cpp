@@ -5,8 +5,10 @@
 #include <torch/torch.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -51,49 +53,90 @@ constexpr uint64_t kMaxInflateRatio = 1100, kInflateSlack = 1 << 16;
 /// Past the data, this much more is read (and counted) before giving up.
 constexpr uint64_t kTrailingLimit = 1 << 20;
 
-/// A gzip or raw file read in pieces of bounded size (gzread reads raw files
-/// transparently), so a stream that inflates to more than its header says
-/// is noticed after at most the header's size plus kTrailingLimit.
+/// A gzip or raw file read in pieces of bounded size, so a stream that
+/// inflates to more than its header says is noticed after at most the
+/// header's size plus kTrailingLimit. Inflated here rather than by gzread,
+/// which ignores whatever follows the last gzip member: bytes after the
+/// compressed data that are not another member are an error.
 class PieceReader {
  public:
-  explicit PieceReader(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
+  explicit PieceReader(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
     if (file_ == nullptr) fail("cannot open {}: {}", path, std::strerror(errno));
+    fill();
+    compressed_ = left_ >= 2 && input_[next_] == 0x1f && input_[next_ + 1] == 0x8b;
+    if (compressed_ && inflateInit2(&stream_, 15 + 16) != Z_OK) {
+      std::fclose(file_);
+      fail("zlib could not start inflating {}", path);
+    }
   }
-  ~PieceReader() { gzclose(file_); }
+  ~PieceReader() {
+    if (compressed_) inflateEnd(&stream_);
+    std::fclose(file_);
+  }
   PieceReader(const PieceReader&) = delete;
   PieceReader& operator=(const PieceReader&) = delete;
 
   /// Reads up to n bytes into out: fewer only at the end of the data. A
-  /// damaged or cut-off gzip stream is an error (zlib reports it through
-  /// gzerror instead of returning short data).
+  /// damaged or cut-off gzip stream is an error.
   uint64_t read(void* out, uint64_t n) {
-    auto* bytes = static_cast<char*>(out);
+    auto* bytes = static_cast<unsigned char*>(out);
     uint64_t done = 0;
-    while (done < n) {
-      const auto piece = static_cast<unsigned>(std::min<uint64_t>(n - done, uint64_t{1} << 30));
-      const int got = gzread(file_, bytes + done, piece);
-      if (got < 0) fail_gzip("is not a readable gzip file");
-      if (got == 0) break;
-      done += static_cast<uint64_t>(got);
+    while (done < n && fill()) {
+      if (!compressed_) {
+        const auto piece = static_cast<std::size_t>(std::min<uint64_t>(n - done, left_));
+        std::memcpy(bytes + done, input_.data() + next_, piece);
+        take(piece);
+        done += piece;
+        continue;
+      }
+      if (member_ended_) {
+        // gzip allows members one after another; anything else is garbage.
+        if (input_[next_] != 0x1f)
+          fail("{} has data after its gzip stream that is not gzip: a damaged file; re-download it", path_);
+        inflateReset(&stream_);
+        member_ended_ = false;
+      }
+      stream_.next_in = input_.data() + next_;
+      stream_.avail_in = static_cast<uInt>(left_);
+      stream_.next_out = bytes + done;
+      stream_.avail_out = static_cast<uInt>(std::min<uint64_t>(n - done, uint64_t{1} << 30));
+      const uInt room = stream_.avail_out;
+      const int code = inflate(&stream_, Z_NO_FLUSH);
+      take(left_ - stream_.avail_in);
+      done += room - stream_.avail_out;
+      if (code == Z_STREAM_END) {
+        member_ended_ = true;
+      } else if (code != Z_OK && code != Z_BUF_ERROR) {
+        fail("{} is a damaged gzip file ({}); re-download or re-install it", path_,
+             stream_.msg != nullptr ? stream_.msg : "zlib error");
+      }
     }
-    if (done < n) check_stream();
+    if (done < n && compressed_ && !member_ended_ && input_started_)
+      fail("{} is a truncated gzip file: it ends inside its compressed data; re-download or re-install it", path_);
     return done;
   }
-  bool compressed() { return gzdirect(file_) == 0; }
+  bool compressed() const { return compressed_; }
 
  private:
-  void check_stream() {
-    int code = 0;
-    gzerror(file_, &code);
-    if (code != Z_OK && code != Z_STREAM_END) fail_gzip("is a damaged or truncated gzip file");
+  /// True when unread input is buffered, reading more if none is.
+  bool fill() {
+    if (left_ > 0) return true;
+    next_ = 0;
+    left_ = std::fread(input_.data(), 1, input_.size(), file_);
+    if (std::ferror(file_)) fail("cannot read {}: {}", path_, std::strerror(errno));
+    input_started_ = input_started_ || left_ > 0;
+    return left_ > 0;
   }
-  [[noreturn]] void fail_gzip(const char* what) {
-    int code = 0;
-    const std::string message = gzerror(file_, &code);
-    fail("{} {} ({}); re-download or re-install it", path_, what, message);
+  void take(std::size_t n) {
+    next_ += n;
+    left_ -= n;
   }
   std::string path_;
-  gzFile file_;
+  std::FILE* file_;
+  std::vector<unsigned char> input_ = std::vector<unsigned char>(std::size_t{1} << 16);
+  std::size_t next_ = 0, left_ = 0;
+  bool compressed_ = false, member_ended_ = false, input_started_ = false;
+  z_stream stream_{};
 };
 
 }  // namespace

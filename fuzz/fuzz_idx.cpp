@@ -1,5 +1,5 @@
-// dgm's IDX reader on raw bytes: MNIST's files, raw or gzip (gzread reads
-// both), as `--data` and data.path hand them over.
+// dgm's IDX reader on raw bytes: MNIST's files, raw or gzip (told apart by
+// gzip's magic bytes), as `--data` and data.path hand them over.
 #include "core/idx.h"
 #include "fuzz_support.h"
 

@@ -35,6 +35,29 @@ torch::Tensor sample_images() {
   return torch::arange(2 * 3 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({2, 3, 4});
 }
 
+TEST(Idx, BytesAfterTheGzipStreamAreAnErrorAndMembersMayFollowEachOther) {
+  const auto dir = test::make_temp_dir("idx-trailing");
+  const auto images = sample_images();
+  write_idx(dir + "/raw", images);
+  const std::string raw = read_text_file(dir + "/raw");
+  write_gzip(dir + "/one.gz", raw);
+  const std::string packed = read_text_file(dir + "/one.gz");
+  // zlib's gzread ignored these silently.
+  write_bytes(dir + "/garbage.gz", packed + "GARBAGE after the stream");
+  const auto message = error_message_of([&] { read_idx(dir + "/garbage.gz"); });
+  EXPECT_NE(message.find("has data after its gzip stream that is not gzip"), std::string::npos) << message;
+  // `cat a.gz b.gz` is a valid gzip file (two members): the data split in two.
+  write_gzip(dir + "/a.gz", raw.substr(0, 10));
+  write_gzip(dir + "/b.gz", raw.substr(10));
+  write_bytes(dir + "/two.gz", read_text_file(dir + "/a.gz") + read_text_file(dir + "/b.gz"));
+  EXPECT_TRUE(torch::equal(read_idx(dir + "/two.gz"), images));
+  // Cut inside the compressed data: truncated, not short data.
+  write_bytes(dir + "/cut.gz", packed.substr(0, packed.size() / 2));
+  const auto cut = error_message_of([&] { read_idx(dir + "/cut.gz"); });
+  EXPECT_NE(cut.find("truncated"), std::string::npos) << cut;
+  EXPECT_NE(cut.find("cut.gz"), std::string::npos) << cut;
+}
+
 TEST(Idx, RoundTripsRawAndGzip) {
   const auto dir = make_temp_dir("idx");
   const auto raw = dir + "/images-idx3-ubyte";
