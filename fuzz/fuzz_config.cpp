@@ -5,11 +5,6 @@
 #include "fuzz_support.h"
 #include "trainers/config.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  dgm_fuzz::limit_memory();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   dgm_fuzz::expect_clean([&] { dgm::parse_config(text, "fuzz.yaml"); });

@@ -8,11 +8,6 @@
 #include "core/idx.h"
 #include "fuzz_support.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  dgm_fuzz::limit_memory();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   z_stream stream{};
   // 15 + 16: a gzip header and trailer around the deflate stream.

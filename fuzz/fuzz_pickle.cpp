@@ -5,11 +5,6 @@
 #include "core/pickle_reader.h"
 #include "fuzz_support.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  dgm_fuzz::limit_memory();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   dgm_fuzz::expect_clean([&] { dgm::read_pickle(bytes, "data.pkl", dgm::PickleDialect::kStateDict); });

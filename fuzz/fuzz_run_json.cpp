@@ -3,11 +3,6 @@
 #include "fuzz_support.h"
 #include "trainers/run_directory.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  dgm_fuzz::limit_memory();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dgm_fuzz::write_input(data, size, "run.json");
   dgm_fuzz::expect_clean([&] { dgm::read_run_metadata(dgm_fuzz::scratch_directory().string()); });

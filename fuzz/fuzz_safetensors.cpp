@@ -3,11 +3,6 @@
 #include "core/safetensors.h"
 #include "fuzz_support.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  dgm_fuzz::limit_memory();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = dgm_fuzz::write_input(data, size, "input.safetensors");
   dgm_fuzz::expect_clean([&] { dgm::read_safetensors(path); });

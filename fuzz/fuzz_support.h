@@ -51,10 +51,6 @@ inline std::string write_input(const void* data, std::size_t size, const std::st
   return path.string();
 }
 
-/// The limit every target runs under: 256 MiB, a quarter of the malloc limit
-/// scripts/fuzz gives libFuzzer.
-inline void limit_memory() { dgm::set_memory_limit(uint64_t{256} << 20); }
-
 /// Runs `read`; a dgm::Error (a clear refusal) is the expected way to fail.
 template <typename Read>
 void expect_clean(Read&& read) {
@@ -65,3 +61,12 @@ void expect_clean(Read&& read) {
 }
 
 }  // namespace dgm_fuzz
+
+/// libFuzzer calls this once before the first input (each target is one
+/// translation unit, so defining it here defines it once per target): every
+/// target runs under a memory limit of 256 MiB, a quarter of the malloc
+/// limit scripts/fuzz gives libFuzzer.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  dgm::set_memory_limit(uint64_t{256} << 20);
+  return 0;
+}
