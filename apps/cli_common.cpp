@@ -31,6 +31,10 @@ CLI::Validator cli_check(const Valid& valid) {
       valid.describe());
 }
 
+void print_json(const nlohmann::json& out) {
+  fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 void add_device_option(CLI::App& app, std::string& target) {
   app.add_option("--device", target, "auto (CUDA when available), cpu, cuda or cuda:N");
 }

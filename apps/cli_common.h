@@ -6,6 +6,7 @@
 
 #include <torch/types.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
@@ -59,6 +60,11 @@ torch::Device prepare_device(const std::string& device, int64_t threads);
 /// 1797693...(300 digits)" and call "abc" out of range; this says
 /// "'abc' is not a number" or "0 is too small: it must be at least 1".
 CLI::Validator cli_check(const Valid& valid);
+
+/// Prints `out` as one line of JSON (a command's --json). JSON holds Unicode
+/// text only: bytes of a file name that are not UTF-8 are printed as U+FFFD
+/// rather than failing the command.
+void print_json(const nlohmann::json& out);
 
 /// Adds the --device option (auto, cpu, cuda, cuda:N) bound to `target`.
 void add_device_option(CLI::App& app, std::string& target);

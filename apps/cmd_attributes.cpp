@@ -114,7 +114,7 @@ int run_attributes(AttributesArgs args) {
       }
       out["examples"] = examples;
     }
-    fmt::print("{}\n", out.dump());
+    print_json(out);
     return 0;
   }
   fmt::print("model        {}\n", subject.description);

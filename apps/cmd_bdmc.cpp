@@ -94,7 +94,7 @@ int run_bdmc(BdmcArgs args) {
       out["upper_per_example"] =
           std::vector<double>(upper_all.data_ptr<double>(), upper_all.data_ptr<double>() + args.n);
     }
-    fmt::print("{}\n", out.dump());
+    print_json(out);
     return 0;
   }
   fmt::print("model      {}\n", subject.description);

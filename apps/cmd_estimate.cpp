@@ -200,7 +200,7 @@ int run_estimate(EstimateArgs args) {
                        {"mask", args.mask},
                        {"estimators", results},
                        {"exact", exact ? nlohmann::json(*exact) : nlohmann::json(nullptr)}};
-    fmt::print("{}\n", out.dump());
+    print_json(out);
     return 0;
   }
   fmt::print("model     {}\n", subject.description);

@@ -71,7 +71,7 @@ int run_eval(const EvalArgs& args) {
         {"active_units", result.active.defined ? nlohmann::json(result.active.active) : nlohmann::json()},
         {"latent_units", result.active.defined ? nlohmann::json(result.active.total) : nlohmann::json()},
         {"peak_memory_mb", peak_memory_mb()}};
-    fmt::print("{}\n", out.dump());
+    print_json(out);
     return 0;
   }
   fmt::print("model      {}\n", run.empty() ? subject.description : run + " (" + subject.checkpoint + ")");

@@ -62,6 +62,12 @@ int run_fit(const GmmArgs& args) {
   const torch::Device device = prepare_device(args.device, args.threads);
   const torch::Dtype dtype = to_dtype(args.dtype);
   auto [x, mask] = points_on(args.data, device, dtype);
+  if (mask.defined()) {  // EM's own check names no file
+    const auto unobserved = (mask.sum(0) == 0).nonzero();
+    if (unobserved.numel() > 0)
+      fail("{}: column {} has no observed value (every entry is NaN, which stands for missing); drop the column",
+           args.data, unobserved[0].item<int64_t>());
+  }
   const auto [low, high] = component_range(args.components);
   if (low < 1 || high < low) fail("--components {}: the range must be 1 <= A <= B", args.components);
   EmOptions options = args.em;
@@ -125,7 +131,7 @@ int run_fit(const GmmArgs& args) {
     write_mixture_plot(args.plot, mixture, x);
   }
   if (args.json) {
-    fmt::print("{}\n", summary.dump());
+    print_json(summary);
     return 0;
   }
   fmt::print("data                 {} ({} points, {} dimensions)\n", args.data, x.size(0), x.size(1));

@@ -40,13 +40,14 @@ int run_import(const ImportArgs& args) {
   ImageSet data = load_images(config.data, Split::kTrain);
   std::shared_ptr<TrainableModel> model = create_model(config.model, data.shape());
   model->to(to_dtype(config.train.runtime.dtype));
-  const auto lines = load_foreign_weights(*model, args.weights, args.renames, args.key);
+  const LoadedWeights loaded = load_foreign_weights(*model, args.weights, args.renames, args.key);
   if (!args.quiet)
-    for (const auto& line : lines) fmt::print(stderr, "  {}\n", line);
+    for (const auto& line : loaded.lines) fmt::print(stderr, "  {}\n", line);
+  for (const auto& warning : loaded.warnings) fmt::print(stderr, "{}\n", warning);
   fs::create_directories(args.out);
   write_run_files(args.out, config, data.shape());
   save_checkpoint(best_checkpoint_path(args.out), *model, nullptr, TrainingState{});
-  fmt::print("{} tensors of {} imported into {}; run written to {} (try: dgm eval --run {})\n", lines.size(),
+  fmt::print("{} tensors of {} imported into {}; run written to {} (try: dgm eval --run {})\n", loaded.lines.size(),
              args.weights, model->describe(), args.out, args.out);
   return 0;
 }

@@ -124,7 +124,7 @@ int run_probe(ProbeArgs args) {
                        {"c", args.c},
                        {"seconds", seconds}};
     for (const auto& line : lines) out[line.key + "_accuracy"] = line.accuracy;
-    fmt::print("{}\n", out.dump());
+    print_json(out);
     return 0;
   }
   fmt::print("model    {}\n", subject.description);

@@ -10,6 +10,7 @@
 #include "core/device.h"
 #include "core/directory_lock.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/random.h"
 #include "models/model_registry.h"
 #include "trainers/config.h"
@@ -66,7 +67,7 @@ int run_train(const TrainArgs& args) {
   if (result.interrupted) {
     fmt::print(stderr, "stopped at step {}; checkpoint saved to {}. Continue with: dgm train --resume --out {}\n",
                result.step, last_checkpoint_path(out), out);
-    return 130;
+    return interrupted_exit_status();
   }
 
   LoadedRun trained = load_run(out, device);

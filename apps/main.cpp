@@ -1,6 +1,7 @@
 // dgm: deep latent variable generative models on LibTorch.
 // Parses the command line, runs one subcommand, maps errors to exit statuses:
-// 0 success, 1 a failure the message explains, 2 a usage error, 130 Ctrl-C.
+// 0 success, 1 a failure the message explains, 2 a usage error, 130 Ctrl-C
+// (143 SIGTERM; core/interrupt.h).
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "apps/cli_common.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/memory_budget.h"
 
 namespace {
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   // Past a file size limit (ulimit -f) a write fails with EFBIG, which dgm
   // reports like a full disk, instead of the signal killing it mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  dgm::install_interrupt_handler();
   CLI::App app{"dgm: deep latent variable generative models (VAE, IWAE, mixtures) on LibTorch", "dgm"};
   app.set_version_flag("--version", std::string("dgm ") + DGM_VERSION);
   app.require_subcommand(1);

@@ -1,9 +1,11 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace dgm {
 
@@ -57,18 +60,22 @@ void sync_directory_of(const std::string& path) {
 
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  const int ticket = remember_temporary(tmp);  // an interrupt removes it
   try {
     write(tmp);
     sync_file(tmp);
   } catch (...) {
     std::remove(tmp.c_str());
+    forget_temporary(ticket);
     throw;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string reason = write_error(errno);
     std::remove(tmp.c_str());
+    forget_temporary(ticket);
     fail("cannot rename {} to {}: {}", tmp, path, reason);
   }
+  forget_temporary(ticket);
   sync_directory_of(path);
 }
 
@@ -102,19 +109,49 @@ void write_text_atomically(const std::string& path, const std::string& text) {
 
 std::string AtomicFileSet::temporary(const std::string& path) {
   files_.emplace_back(fmt::format("{}.tmp.{}", path, ::getpid()), path);
+  tickets_.push_back(remember_temporary(files_.back().first));
   return files_.back().first;
 }
 
-void AtomicFileSet::commit() {
-  for (const auto& [tmp, path] : files_) {
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename {} to {}: {}", tmp, path, write_error(errno));
-    sync_directory_of(path);
+namespace {
+
+/// Holds SIGINT and SIGTERM back while alive: an interrupt arrives after the
+/// renames, never between two of them.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &held, &previous_);
   }
-  files_.clear();
+  ~SignalsHeld() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+ private:
+  sigset_t previous_;
+};
+
+}  // namespace
+
+void AtomicFileSet::commit() {
+  std::vector<std::string> paths;
+  {
+    const SignalsHeld held;
+    for (const auto& [tmp, path] : files_)
+      if (std::rename(tmp.c_str(), path.c_str()) != 0)
+        fail("cannot rename {} to {}: {}", tmp, path, write_error(errno));
+    for (const auto& file : files_) paths.push_back(file.second);
+    files_.clear();
+    for (int ticket : tickets_) forget_temporary(ticket);
+    tickets_.clear();
+  }
+  for (const auto& path : paths) sync_directory_of(path);
 }
 
 AtomicFileSet::~AtomicFileSet() {
   for (const auto& file : files_) std::remove(file.first.c_str());
+  for (int ticket : tickets_) forget_temporary(ticket);
 }
 
 std::string read_text_file(const std::string& path) {

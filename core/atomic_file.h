@@ -46,11 +46,13 @@ class AtomicFileSet {
   ~AtomicFileSet();
   /// Where to write the new `path` ("path.tmp.PID"); write it with any writer.
   std::string temporary(const std::string& path);
-  /// Renames every temporary onto its path.
+  /// Renames every temporary onto its path, with SIGINT and SIGTERM held
+  /// back so that an interrupt never leaves half of the set renamed.
   void commit();
 
  private:
   std::vector<std::pair<std::string, std::string>> files_;  ///< (temporary, path)
+  std::vector<int> tickets_;                                ///< remember_temporary's, to forget after commit
 };
 
 /// Reads a whole file; a missing file is a dgm::Error naming it.

@@ -3,12 +3,15 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/data_sources.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "core/npy.h"
 
 namespace dgm {
@@ -31,20 +34,28 @@ std::vector<std::string> cells_of(const std::string& line) {
 /// Parses a cell; nullopt when it is not a number. "nan" and "" are missing.
 std::optional<double> number_of(const std::string& cell) {
   if (cell.empty() || cell == "nan" || cell == "NaN" || cell == "NA") return std::nan("");
-  try {
-    std::size_t used = 0;
-    const double value = std::stod(cell, &used);
-    if (used == cell.size()) return value;
-  } catch (const std::exception&) {
-  }
+  // strtod, not stod: a number past double's range (1e999) is a number, an
+  // infinite one (stod would throw, and the row would pass for a header).
+  char* end = nullptr;
+  const double value = std::strtod(cell.c_str(), &end);
+  if (end == cell.c_str() + cell.size()) return value;
   return std::nullopt;
 }
 
 }  // namespace
 
 torch::Tensor read_csv(const std::string& path) {
+  std::error_code error;
+  const auto file_size = std::filesystem::file_size(path, error);
+  // The text is held twice while it is parsed (the file's bytes and the stream).
+  if (!error)
+    check_memory(saturating_product({file_size, 2}), fmt::format("reading {}", path),
+                 "raise --memory-limit, or use a smaller file");
   std::istringstream text(read_text_file(path));
   std::vector<double> values;
+  // The values (eight bytes each, however short their text) and the tensor
+  // they become are checked as they grow, before the allocator sees them.
+  std::size_t checked_values = 1 << 16;
   int64_t columns = -1, rows = 0, line_number = 0;
   for (std::string line; std::getline(text, line);) {
     ++line_number;
@@ -73,6 +84,12 @@ torch::Tensor read_csv(const std::string& path) {
       fail("{}:{}: {} columns, but the rows before have {}", path, line_number, row.size(), columns);
     values.insert(values.end(), row.begin(), row.end());
     ++rows;
+    if (values.size() >= checked_values) {
+      check_memory(saturating_product({2 * values.size(), sizeof(double)}) + (error ? 0 : 2 * file_size),
+                   fmt::format("{} ({} values by line {})", path, values.size(), line_number),
+                   "raise --memory-limit, or use a smaller file");
+      checked_values *= 2;
+    }
   }
   if (rows == 0) fail("{} has no rows of numbers", path);
   return torch::tensor(values, torch::kFloat64).view({rows, columns});

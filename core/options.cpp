@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/utf8.h"
+
 namespace dgm {
 namespace {
 
@@ -121,8 +123,21 @@ bool read_bool(const YAML::Node& node, const ValueSource& source) {
   return scalar_as<bool>(node, source, "true or false");
 }
 
+/// The YAML tag of a base64 byte string: how dgm writes text that is not UTF-8.
+constexpr const char* kBinaryTag = "tag:yaml.org,2002:binary";
+
 std::string read_text(const YAML::Node& node, const ValueSource& source, const Valid& valid) {
-  auto value = scalar_as<std::string>(node, source, "a string");
+  std::string value;
+  if (node.IsScalar() && node.Tag() == kBinaryTag) {
+    try {
+      const auto bytes = node.as<YAML::Binary>();
+      value.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    } catch (const YAML::Exception&) {
+      fail("{}: {} is tagged !!binary but '{}' is not base64", source.where, source.key, node.Scalar());
+    }
+  } else {
+    value = scalar_as<std::string>(node, source, "a string");
+  }
   check_text(value, source, valid);
   return value;
 }
@@ -172,12 +187,20 @@ void write_value(YAML::Emitter& out, uint64_t value) { out << value; }
 // The shortest text that reads back as the same double ("0.1", not 0.10000000000000001).
 void write_value(YAML::Emitter& out, double value) { out << fmt::format("{}", value); }
 void write_value(YAML::Emitter& out, bool value) { out << value; }
-void write_value(YAML::Emitter& out, const std::string& value) { out << YAML::DoubleQuoted << value; }
+// YAML holds Unicode text only: a value that is not UTF-8 (a file name's
+// bytes) is written as !!binary base64, which read_text gives back byte for byte.
+void write_value(YAML::Emitter& out, const std::string& value) {
+  if (is_utf8(value))
+    out << YAML::DoubleQuoted << value;
+  else
+    out << YAML::Binary(reinterpret_cast<const unsigned char*>(value.data()), value.size());
+}
 void write_value(YAML::Emitter& out, const std::vector<int64_t>& value) { out << YAML::Flow << value; }
 
 void with_yaml_value(const std::string& text, bool as_text, const ValueSource& source,
                      const std::function<void(const YAML::Node&)>& use) {
-  if (as_text) return use(YAML::Node(text));
+  // yaml-cpp's reader would turn bytes that are not UTF-8 into U+FFFD.
+  if (as_text || !is_utf8(text)) return use(YAML::Node(text));
   YAML::Node node;
   try {
     node = YAML::Load(text.empty() ? "\"\"" : text);

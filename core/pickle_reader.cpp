@@ -161,10 +161,18 @@ class Reader {
         "objects do not",
         where_, what, op_at_, name != nullptr ? std::string(name) : fmt::format("0x{:02x}", op_));
   }
+  /// A record that is what dgm reads but cannot be right: cut short, or a
+  /// tensor outside its storage.
+  [[noreturn]] void damaged(const std::string& what) const {
+    const char* name = opcode_name(op_);
+    fail("{} is damaged (or crafted): {} (byte {}, opcode {}); nothing of it was read. Save it again with torch.save",
+         where_, what, op_at_, name != nullptr ? std::string(name) : fmt::format("0x{:02x}", op_));
+  }
 
   // --- bytes -------------------------------------------------------------
   std::string_view take(uint64_t n) {
-    if (n > bytes_.size() - at_) bad(fmt::format("{} bytes announced, {} left in the pickle", n, bytes_.size() - at_));
+    if (n > bytes_.size() - at_)
+      damaged(fmt::format("{} bytes announced, {} left in the pickle", n, bytes_.size() - at_));
     auto out = bytes_.substr(at_, n);
     at_ += n;
     return out;
@@ -313,14 +321,14 @@ class Reader {
   /// without overflow (issue 13: a stride past the storage read out of bounds).
   void check_view(const PickleTensor& t) {
     if (t.size.size() != t.stride.size())
-      bad(fmt::format("a tensor of {} sizes and {} strides", t.size.size(), t.stride.size()));
+      damaged(fmt::format("a tensor of {} sizes and {} strides", t.size.size(), t.stride.size()));
     if (t.size.size() > static_cast<std::size_t>(kPickleMaxDims))
-      bad(fmt::format("a tensor of more than {} dimensions", kPickleMaxDims));
-    if (t.offset < 0) bad(fmt::format("a tensor at storage offset {}", t.offset));
+      damaged(fmt::format("a tensor of more than {} dimensions", kPickleMaxDims));
+    if (t.offset < 0) damaged(fmt::format("a tensor at storage offset {}", t.offset));
     bool empty = false;
     for (std::size_t d = 0; d < t.size.size(); ++d) {
       if (t.size[d] < 0 || t.stride[d] < 0)
-        bad(fmt::format("a tensor with size {} and stride {} in dimension {}", t.size[d], t.stride[d], d));
+        damaged(fmt::format("a tensor with size {} and stride {} in dimension {}", t.size[d], t.stride[d], d));
       if (t.size[d] == 0) empty = true;
     }
     if (empty) return;
@@ -328,13 +336,13 @@ class Reader {
     uint64_t last = static_cast<uint64_t>(t.offset), elements = 1;
     for (std::size_t d = 0; d < t.size.size(); ++d) {
       const auto extent = static_cast<uint64_t>(t.size[d] - 1), stride = static_cast<uint64_t>(t.stride[d]);
-      if (stride != 0 && extent > (kMax - last) / stride) bad("a tensor whose extent overflows 64 bits");
+      if (stride != 0 && extent > (kMax - last) / stride) damaged("a tensor whose extent overflows 64 bits");
       last += extent * stride;
-      if (static_cast<uint64_t>(t.size[d]) > kMax / elements) bad("a tensor whose sizes multiply past 2^63");
+      if (static_cast<uint64_t>(t.size[d]) > kMax / elements) damaged("a tensor whose sizes multiply past 2^63");
       elements *= static_cast<uint64_t>(t.size[d]);
     }
     if (last >= static_cast<uint64_t>(t.storage->numel))
-      bad(fmt::format("a tensor of size ({}) with stride ({}) at offset {} reaches element {} of a storage of {}",
+      damaged(fmt::format("a tensor of size ({}) with stride ({}) at offset {} reaches element {} of a storage of {}",
                       fmt::join(t.size, ", "), fmt::join(t.stride, ", "), t.offset, last, t.storage->numel));
   }
   PickleRef persistent(const PickleRef& pid) {

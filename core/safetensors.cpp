@@ -72,7 +72,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       return true;
     });
   } catch (const nlohmann::json::exception& e) {
-    fail("{} has a malformed safetensors header: {}", path, e.what());
+    fail("{} has a malformed safetensors header: {}", path, without_tag(e.what()));
   }
   if (!header.is_object()) fail("{} has a safetensors header that is not a JSON object", path);
   const std::size_t data_start = 8 + header_size;
@@ -106,7 +106,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       file.tensors.emplace(name, tensor);
       ranges.emplace_back(offsets[0], offsets[1]);
     } catch (const nlohmann::json::exception& e) {
-      fail("{}: the header entry of tensor '{}' is malformed: {}", path, name, e.what());
+      fail("{}: the header entry of tensor '{}' is malformed: {}", path, name, without_tag(e.what()));
     }
   }
   // As the format requires: the ranges tile the data buffer, no overlap, no hole.

@@ -1,6 +1,9 @@
 #include "estimators/registry.h"
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "estimators/class_elbo.h"
 #include "estimators/class_sum.h"
 #include "estimators/elbo.h"
@@ -104,9 +107,29 @@ EstimatorRegistry& estimator_registry() {
   return registry;
 }
 
+namespace {
+
+/// A sampling estimator holds, for each chunk of its draws, a decoder output
+/// per draw and example (the outputs, their log-probabilities, x broadcast,
+/// a gradient): refused before the allocator would be, naming the options.
+void check_estimate_memory(const EstimatorEntry& entry, const torch::Tensor& x, const EstimatorOptions& options) {
+  if (entry.kind == EstimateKind::kExact || x.dim() == 0) return;  // an exact sum bounds its own chunk
+  const int64_t draws = entry.takes_k ? options.k : options.ais.chains;
+  const int64_t at_once = options.chunk > 0 ? std::min(options.chunk, draws) : draws;
+  check_memory(saturating_product({static_cast<uint64_t>(std::max<int64_t>(at_once, 1)),
+                                   static_cast<uint64_t>(x.numel()), 4, static_cast<uint64_t>(x.element_size())}),
+               fmt::format("{} with {} {} at once for each of {} examples of {} values", entry.name, at_once,
+                           entry.takes_k ? "samples" : "chains", x.size(0), x.numel() / std::max<int64_t>(x.size(0), 1)),
+               "draw fewer at once (--chunk, eval.chunk) or lower the batch (--batch-size, eval.batch_size)");
+}
+
+}  // namespace
+
 Estimate estimate(const std::string& name, LatentVariableModel& model, const torch::Tensor& x,
                   const EstimatorOptions& options, const torch::Tensor& mask) {
-  return estimator_registry().at(name).estimate(model, x, options, mask);
+  const EstimatorEntry& entry = estimator_registry().at(name);
+  check_estimate_memory(entry, x, options);
+  return entry.estimate(model, x, options, mask);
 }
 
 }  // namespace dgm

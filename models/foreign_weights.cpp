@@ -5,6 +5,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <set>
 
 #include "core/error.h"
@@ -13,6 +16,32 @@
 
 namespace dgm {
 namespace {
+
+/// The first bytes of `path` (fewer when the file is shorter).
+std::string first_bytes(const std::string& path, std::size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open {}: {}", path, std::strerror(errno));
+  std::string bytes(n, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
+}
+
+/// "50 4b 03 04": bytes as a person compares them with a format's magic.
+std::string hex_of(const std::string& bytes) {
+  std::string out;
+  for (unsigned char byte : bytes) out += fmt::format("{}{:02x}", out.empty() ? "" : " ", byte);
+  return out;
+}
+
+/// A safetensors file opens with its header's length (8 bytes, little
+/// endian) and the header's '{'.
+bool looks_like_safetensors(const std::string& bytes) { return bytes.size() >= 9 && bytes[8] == '{'; }
+
+/// PyTorch's format before 1.6 is a bare pickle: PROTO (0x80) first.
+bool looks_like_legacy_torch_save(const std::string& bytes) {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80;
+}
 
 std::string shape_of(const torch::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
 
@@ -102,11 +131,33 @@ MappedState map_foreign_state(const torch::nn::Module& module, const NamedTensor
   return mapped;
 }
 
-std::vector<std::string> load_foreign_weights(torch::nn::Module& module, const std::string& path,
-                                              const std::vector<std::string>& renames, const std::string& key) {
+std::vector<std::string> non_finite_warnings(const NamedTensors& tensors, const std::string& source) {
+  std::vector<std::string> warnings;
+  for (const auto& [name, tensor] : tensors) {
+    if (!tensor.is_floating_point() || tensor.numel() == 0) continue;
+    const auto as_double = tensor.to(torch::kFloat64);
+    const int64_t nan = as_double.isnan().sum().item<int64_t>();
+    const int64_t infinite = as_double.isinf().sum().item<int64_t>();
+    if (nan + infinite == 0) continue;
+    warnings.push_back(fmt::format(
+        "warning: {}: tensor '{}' {} holds {} NaN and {} infinite values of {}; the model's results where it acts "
+        "will be NaN (was the model saved after its training diverged?)",
+        source, name, shape_of(tensor), nan, infinite, tensor.numel()));
+  }
+  return warnings;
+}
+
+LoadedWeights load_foreign_weights(torch::nn::Module& module, const std::string& path,
+                                   const std::vector<std::string>& renames, const std::string& key) {
   NamedTensors foreign;
-  if (looks_like_torch_save(path)) {
-    foreign = read_torch_state_dict(path, key);
+  const std::string head = first_bytes(path, 9);
+  if (looks_like_torch_save(path) || looks_like_legacy_torch_save(head)) {
+    foreign = read_torch_state_dict(path, key);  // the legacy format gets its own message there
+  } else if (!looks_like_safetensors(head)) {
+    fail(
+        "{} is neither a torch.save file (a zip archive) nor a safetensors file (its first bytes are {}); save the "
+        "weights with torch.save(model.state_dict(), PATH) or safetensors' save_file",
+        path, head.empty() ? "none: it is empty" : hex_of(head.substr(0, 4)));
   } else {
     if (!key.empty())
       fail("--key {}: {} is a safetensors file, which holds tensors only (no dict to choose from)", key, path);
@@ -115,7 +166,7 @@ std::vector<std::string> load_foreign_weights(torch::nn::Module& module, const s
   }
   MappedState mapped = map_foreign_state(module, foreign, renames, path);
   load_module_state(module, mapped.state, path);
-  return mapped.lines;
+  return {mapped.lines, non_finite_warnings(foreign, path)};
 }
 
 }  // namespace dgm

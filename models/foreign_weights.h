@@ -39,11 +39,22 @@ struct MappedState {
 MappedState map_foreign_state(const torch::nn::Module& module, const NamedTensors& foreign,
                               const std::vector<std::string>& renames, const std::string& source);
 
+/// What load_foreign_weights did.
+struct LoadedWeights {
+  std::vector<std::string> lines;  ///< the mapping, as MappedState::lines
+  /// One per floating-point tensor of the file holding NaN or infinite
+  /// values, naming it: such weights load (a user may mean them), but the
+  /// model's results where they act are NaN, so a program prints these.
+  std::vector<std::string> warnings;
+};
+
+/// The warnings of LoadedWeights for the tensors of `source`.
+std::vector<std::string> non_finite_warnings(const NamedTensors& tensors, const std::string& source);
+
 /// Reads `path` (safetensors or torch.save, told apart by their first bytes),
-/// maps it and loads it into the module. Returns the mapping's lines. With
-/// `key`, a torch.save file's state dict is its top-level dict's entry of
-/// that name (a checkpoint dict).
-std::vector<std::string> load_foreign_weights(torch::nn::Module& module, const std::string& path,
+/// maps it and loads it into the module. With `key`, a torch.save file's
+/// state dict is its top-level dict's entry of that name (a checkpoint dict).
+LoadedWeights load_foreign_weights(torch::nn::Module& module, const std::string& path,
                                               const std::vector<std::string>& renames = {},
                                               const std::string& key = "");
 

@@ -48,13 +48,13 @@ GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch
   try {
     meta = nlohmann::json::parse(read_text_file(meta_path));
   } catch (const nlohmann::json::exception& e) {
-    fail("{} is not valid JSON: {}", meta_path, e.what());
+    fail("{} is not valid JSON: {}", meta_path, without_tag(e.what()));
   }
   CovarianceType type;
   try {
     type = parse_enum<CovarianceType>(meta.at("covariance_type").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
-    fail("{} lacks covariance_type: {}", meta_path, e.what());
+    fail("{} lacks covariance_type: {}", meta_path, without_tag(e.what()));
   }
   torch::Tensor weights, means, precision;
   check_torchscript_archive(tensor_path);
@@ -70,7 +70,7 @@ GaussianMixture load_mixture(const std::string& dir, torch::Device device, torch
   try {
     return GaussianMixture(weights.to(device, dtype), means.to(device, dtype), precision.to(device, dtype), type);
   } catch (const Error& e) {
-    fail("{} does not hold a consistent mixture: {}", tensor_path, e.what());
+    fail("{} does not hold a consistent mixture: {}", tensor_path, without_tag(e.what()));
   } catch (const c10::Error& e) {
     fail("{} does not hold a consistent mixture: {}", tensor_path, first_line(e.what_without_backtrace()));
   }

@@ -4,17 +4,152 @@
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/atomic_file.h"
 #include "core/directory_lock.h"
 #include "test_support.h"
 
+extern char** environ;
+
 namespace dgm {
 namespace {
+
+/// Starts the built dgm with `arguments` (stdout and stderr to `log`), with
+/// SIGINT at its default: a shell would start a background job ignoring it.
+pid_t spawn_dgm(const std::vector<std::string>& arguments, const std::string& log) {
+  std::vector<std::string> words{DGM_BINARY};
+  words.insert(words.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, DGM_BINARY, &files, &attributes, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attributes);
+  return pid;
+}
+
+/// The exit status of `pid` as a shell reports it (128 + signal if killed).
+int wait_for(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void expect_no_temporaries(const std::string& dir) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+TEST(CliHardening, CtrlCWhileTrainingSavesAndSaysHowToContinue) {
+  const auto dir = test::make_temp_dir("cli-sigint-train");
+  const std::string run = dir + "/run", log = dir + "/train.log";
+  const pid_t pid = spawn_dgm({"train", "--config", std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml", "--set",
+                               "data.limit=4000", "--set", "data.val_size=500", "--set", "train.epochs=200",
+                               "--device", "cpu", "--out", run},
+                              log);
+  // Once the first epoch is in the metrics, the run is between steps.
+  for (int i = 0; i < 1200 && !std::filesystem::exists(run + "/metrics.jsonl"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(::kill(pid, 0), 0) << read_text_file(log);
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_for(pid), 130) << read_text_file(log);
+  const std::string output = read_text_file(log);
+  EXPECT_NE(output.find("Ctrl-C: stopping after the current step"), std::string::npos) << output;
+  EXPECT_NE(output.find("Continue with: dgm train --resume --out " + run), std::string::npos) << output;
+  expect_no_temporaries(run);
+  auto eval = test::run_dgm("eval --run " + run + " --k 5 --limit 10");
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+}
+
+TEST(CliHardening, CtrlCOutsideTrainingEndsAtOnceWithItsMessage) {
+  // No checkpoint to save: dgm ends at once, says so, and removes what it
+  // was writing. SIGTERM (a scheduler's) the same, with status 143.
+  const auto dir = test::make_temp_dir("cli-sigint-gmm");
+  ASSERT_EQ(test::run_command("/usr/bin/python3 -c \"import numpy as np; np.save('" + dir +
+                              "/points.npy', np.random.default_rng(0).normal(size=(20000, 30)))\"")
+                .exit_code,
+            0);
+  for (int signal : {SIGINT, SIGTERM}) {
+    const std::string log = dir + "/gmm.log";
+    const pid_t pid = spawn_dgm({"gmm", "fit", "--data", dir + "/points.npy", "--components", "1..40", "--n-init",
+                                 "5", "--max-iter", "1000", "--tol", "0", "--out", dir + "/model"},
+                                log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_EQ(::kill(pid, 0), 0) << read_text_file(log);
+    ::kill(pid, signal);
+    EXPECT_EQ(wait_for(pid), 128 + signal) << read_text_file(log);
+    const std::string output = read_text_file(log);
+    EXPECT_NE(output.find(signal == SIGINT ? "dgm: interrupted (Ctrl-C)" : "dgm: terminated (SIGTERM)"),
+              std::string::npos)
+        << output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/model/gmm.json"));
+    expect_no_temporaries(dir);
+  }
+}
+
+TEST(CliHardening, MessagesOfTheCommandLineNameWhatIsWrong) {
+  // Issue 13's "Messages", as a user meets them on the command line (the
+  // readers' table is tests/test_error_messages.cpp).
+  const auto dir = test::make_temp_dir("cli-messages");
+  const std::string config = std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml";
+  std::ofstream(dir + "/random.pt", std::ios::binary) << std::string("\x17\xb1\x80\x19 not weights at all", 23);
+  std::ofstream(dir + "/legacy.pt", std::ios::binary) << std::string("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.", 16);
+  std::ofstream(dir + "/missing.csv") << "nan,1\nnan,2\nnan,3\n";
+  std::ofstream(dir + "/points.csv") << "0,1\n1,2\n2,0\n";
+  struct Case {
+    std::string arguments;
+    int exit_code;
+    std::string expected;
+  };
+  const std::vector<Case> cases{
+      {"train --config " + config + " --set model.type=ppca --set model.hidden=[10] --out " + dir + "/a", 1,
+       "unknown key 'model.hidden'; model.type ppca takes latent_dim"},
+      {"train --config " + config + " --set train.epochs=0 --out " + dir + "/b", 1,
+       "train.epochs = 0 is out of range: it must be between 1 and"},
+      {"train --config " + config + " --set train.lr=abc --out " + dir + "/c", 1, "train.lr must be a number, got 'abc'"},
+      {"import --config " + config + " --weights " + dir + "/random.pt --out " + dir + "/d", 1,
+       dir + "/random.pt is neither a torch.save file (a zip archive) nor a safetensors file (its first bytes are 17 "
+             "b1 80 19)"},
+      {"import --config " + config + " --weights " + dir + "/legacy.pt --out " + dir + "/e", 1,
+       "PyTorch's legacy format from before 1.6"},
+      {"eval --run " + dir + "/none --k 100000000000", 2, "--k: 100000000000 is too large"},
+      {"eval --run " + dir + "/none", 1, "run directory " + dir + "/none does not exist"},
+      {"eval --encoder " + dir + "/random.pt --decoder " + dir + "/random.pt --data " + std::string(DGM_SOURCE_DIR) +
+           "/tests/fixtures/lr_features.npy",
+       1, "encoder " + dir + "/random.pt is not a TorchScript module"},
+      {"gmm fit --data " + dir + "/missing.csv", 1, dir + "/missing.csv: column 0 has no observed value"},
+      {"gmm fit --data " + dir + "/points.csv --components 5..2", 1, "--components 5..2: the range must be"},
+      {"gmm fit --data " + dir + "/missing.csv --memory-limit 1X", 1, "memory size '1X' is not valid"},
+  };
+  for (const auto& item : cases) {
+    const auto result = test::run_dgm(item.arguments);
+    EXPECT_EQ(result.exit_code, item.exit_code) << item.arguments << "\n" << result.output;
+    EXPECT_NE(result.output.find(item.expected), std::string::npos) << item.arguments << "\n" << result.output;
+    for (const char* foreign : {"LibTorch", "c10::", "terminate called", "bad conversion", "stoll", "_M_"})
+      EXPECT_EQ(result.output.find(foreign), std::string::npos) << item.arguments << "\n" << result.output;
+  }
+}
 
 TEST(CliHardening, ASecondTrainOnALockedRunRefusesNamingTheFirstsPid) {
   const auto dir = test::make_temp_dir("cli-lock");

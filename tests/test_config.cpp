@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "models/ppca.h"
 #include "models/sigmoid_belief_net.h"
 #include "models/vae.h"
@@ -131,6 +132,34 @@ TEST(Config, YamlRoundTripGivesTheSameConfig) {
   // With the comments that describe each key, the same config comes back too.
   EXPECT_EQ(config_to_yaml(parse_config(config_to_yaml(config, true), "commented")), config_to_yaml(config));
   EXPECT_EQ(again.data.path, "/some where/x.npy");
+}
+
+TEST(Config, AFileNameThatIsNotUtf8RoundTripsByteForByte) {
+  // Issue 13: a data path with non-UTF-8 bytes was stored mangled (U+FFFD)
+  // in config.yaml, and the run could not be resumed.
+  const std::string path = "/data/caf\xe9/\xff\xfe.npy";  // Latin-1 bytes, as old file systems hold them
+  EXPECT_FALSE(is_utf8(path));
+  const Config config = parse_config("", "test", {"data.path=" + path});
+  EXPECT_EQ(config.data.path, path);
+  const std::string yaml = config_to_yaml(config, true);
+  EXPECT_NE(yaml.find("path: !!binary "), std::string::npos) << yaml;
+  EXPECT_NE(config_to_yaml(config).find("path: !!binary "), std::string::npos);
+  EXPECT_EQ(parse_config(yaml, "config.yaml").data.path, path);
+  // UTF-8 names stay readable text.
+  const std::string accented = "/data/caf\xc3\xa9.npy";
+  EXPECT_TRUE(is_utf8(accented));
+  const std::string plain = config_to_yaml(parse_config("", "test", {"data.path=" + accented}));
+  EXPECT_NE(plain.find("\"" + accented + "\""), std::string::npos) << plain;
+  EXPECT_EQ(parse_config(plain, "config.yaml").data.path, accented);
+  const auto bad = config_error_of("data:\n  path: !!binary \"not base64 at all!\"\n");
+  EXPECT_NE(bad.find("data.path is tagged !!binary"), std::string::npos) << bad;
+}
+
+TEST(Utf8, OverlongSurrogateAndCutSequencesAreNotUtf8) {
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("\xf0\x9f\x98\x80"));  // U+1F600
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\x80", "\xf8\x88\x80\x80\x80"})
+    EXPECT_FALSE(is_utf8(bad)) << bad;
 }
 
 TEST(Config, MissingFileIsAClearError) {

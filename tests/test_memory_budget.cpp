@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <limits>
 
+#include "core/csv.h"
 #include "core/memory_budget.h"
+#include "estimators/registry.h"
+#include "models/vae.h"
 #include "test_support.h"
 #include "trainers/gmm_em.h"
 
@@ -68,6 +72,50 @@ TEST(MemoryBudget, EmRefusesACovarianceThatWouldNotFit) {
   options.covariance = CovarianceType::kDiag;  // 4 x 2 x 200 values: fits
   options.components = 2;
   EXPECT_NO_THROW(fit_gaussian_mixture(torch::randn({400, 200}, torch::kFloat64), options));
+}
+
+TEST(MemoryBudget, EstimatorsRefuseMoreDrawsAtOnceThanFitNamingChunkAndBatch) {
+  // Issue 13: k x batch in dgm estimate / eval reached the allocator.
+  Vae vae = test::VaeSpec(784, 4).hidden({16}).build();
+  const torch::Tensor x = torch::rand({10, 784}).round();
+  ScopedMemoryLimit limit(64 << 20);
+  EstimatorOptions options;
+  options.k = 100000;  // 100000 x 10 x 784 x 4 x 4 bytes = 11.7 GiB at once
+  auto message = test::error_message_of([&] { estimate("iwae", *vae, x, options); });
+  EXPECT_NE(message.find("iwae with 100000 samples at once for each of 10 examples of 784 values needs"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("--chunk, eval.chunk"), std::string::npos) << message;
+  options.chunk = 100;  // the same k in chunks fits
+  EXPECT_NO_THROW(estimate("iwae", *vae, x.slice(0, 0, 2), [&] {
+    EstimatorOptions few = options;
+    few.k = 300;
+    return few;
+  }()));
+  // AIS counts its chains.
+  options.chunk = 0;
+  options.ais.chains = 1 << 20;
+  message = test::error_message_of([&] { estimate("ais", *vae, x, options); });
+  EXPECT_NE(message.find("ais with 1048576 chains at once"), std::string::npos) << message;
+}
+
+TEST(MemoryBudget, ACsvPastTheLimitIsRefusedBeforeItIsRead) {
+  const auto dir = test::make_temp_dir("csv-budget");
+  {
+    std::ofstream out(dir + "/wide.csv");
+    for (int row = 0; row < 200; ++row) {
+      for (int column = 0; column < 2000; ++column) out << (column ? "," : "") << (row + column) % 7;
+      out << "\n";
+    }
+  }
+  ScopedMemoryLimit limit(1 << 20);  // the file alone is 800 KB, held twice
+  const auto message = test::error_message_of([&] { read_csv(dir + "/wide.csv"); });
+  EXPECT_NE(message.find("reading " + dir + "/wide.csv needs"), std::string::npos) << message;
+  set_memory_limit(5 << 20);  // the text fits; its 400,000 values (3.2 MB, twice) do not
+  const auto values = test::error_message_of([&] { read_csv(dir + "/wide.csv"); });
+  EXPECT_NE(values.find(dir + "/wide.csv (264000 values by line 132) needs"), std::string::npos) << values;
+  set_memory_limit(64 << 20);
+  EXPECT_EQ(read_csv(dir + "/wide.csv").size(1), 2000);
 }
 
 }  // namespace

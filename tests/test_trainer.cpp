@@ -58,10 +58,12 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
-/// The ELBO, broken on purpose at its `trigger`-th training call: NaN, or SIGINT.
+/// The ELBO, broken on purpose at its `trigger`-th training call (or
+/// validation call): NaN, or SIGINT.
 struct Fault {
   int64_t trigger = 0, calls = 0;
   bool interrupt = false;
+  bool in_validation = false;
 } g_fault;
 
 // An estimator registered from outside the library, trained through the registry.
@@ -70,7 +72,8 @@ const RegisterEstimator faulty_elbo({"test_faulty_elbo", "the ELBO, with a fault
                                      [](LatentVariableModel& model, const torch::Tensor& x,
                                         const EstimatorOptions& options, const torch::Tensor& mask) {
                                        Estimate out = estimate("elbo", model, x, options, mask);
-                                       if (torch::GradMode::is_enabled() && ++g_fault.calls == g_fault.trigger) {
+                                       if (torch::GradMode::is_enabled() != g_fault.in_validation &&
+                                           ++g_fault.calls == g_fault.trigger) {
                                          if (g_fault.interrupt)
                                            std::raise(SIGINT);
                                          else
@@ -79,8 +82,8 @@ const RegisterEstimator faulty_elbo({"test_faulty_elbo", "the ELBO, with a fault
                                        return out;
                                      }});
 
-Objective faulty(int64_t trigger, bool interrupt) {
-  g_fault = Fault{trigger, 0, interrupt};
+Objective faulty(int64_t trigger, bool interrupt, bool in_validation = false) {
+  g_fault = Fault{trigger, 0, interrupt, in_validation};
   return test::objective_named("test_faulty_elbo");
 }
 
@@ -161,6 +164,7 @@ TEST(Trainer, NonFiniteLossNamesTheStepAndKeepsTheLastCheckpoint) {
 }
 
 TEST(Trainer, CtrlCSavesACheckpointAndStopsCleanly) {
+  install_interrupt_handler();  // as main() does
   const auto dir = test::make_temp_dir("sigint");
   auto data = small_data(500);
   Vae vae = small_vae(4);
@@ -171,9 +175,47 @@ TEST(Trainer, CtrlCSavesACheckpointAndStopsCleanly) {
   EXPECT_EQ(load_checkpoint(last_checkpoint_path(dir), *reloaded).step, 5);
   for (const auto& item : vae->named_parameters())
     EXPECT_TRUE(torch::equal(item.value(), reloaded->named_parameters()[item.key()])) << item.key();
-  // The handler is gone after fit(): SIGINT's previous disposition is back.
-  auto previous = std::signal(SIGINT, SIG_DFL);
-  EXPECT_EQ(previous, SIG_DFL);
+  // Past fit(), Ctrl-C ends the process at once, with its message and
+  // status, removing the temporary files being written.
+  const std::string temporary = dir + "/samples.png.tmp.1";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        std::ofstream(temporary) << "half a picture";
+        remember_temporary(temporary);
+        std::raise(SIGINT);
+      },
+      testing::ExitedWithCode(130), "interrupted \\(Ctrl-C\\); files being written were removed");
+  EXPECT_FALSE(std::filesystem::exists(temporary));
+}
+
+TEST(Trainer, CtrlCDuringTheLastValidationStopsWithTheEpochSaved) {
+  // Issue 13: a Ctrl-C during the final validation was ignored.
+  install_interrupt_handler();
+  const auto dir = test::make_temp_dir("sigint-validation");
+  auto data = small_data(500);  // 8 steps per epoch; one validation call per epoch
+  Vae vae = small_vae(4);
+  const TrainResult result = fit_into(dir, vae, faulty(2, true, true), options_for(2), data);
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(result.step, 16);
+  EXPECT_EQ(result.epochs_completed, 2);
+  EXPECT_EQ(lines_of(dir + "/metrics.jsonl").size(), 2u);
+  Vae reloaded = small_vae(5);
+  EXPECT_EQ(load_checkpoint(last_checkpoint_path(dir), *reloaded).step, 16);
+}
+
+TEST(Trainer, AStopAtAnEpochsEndStillValidatesThatEpoch) {
+  // A stop after an epoch's last step used to skip that epoch's validation
+  // for good: the resumed run started the next epoch.
+  const auto dir = test::make_temp_dir("stop-at-epoch-end");
+  auto data = small_data(500);
+  Vae vae = small_vae(6);
+  auto options = options_for(3);
+  options.stop_after_steps = 8;
+  const TrainResult result = fit_into(dir, vae, test::objective_named("elbo"), options, data);
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(result.step, 8);
+  EXPECT_EQ(lines_of(dir + "/metrics.jsonl").size(), 1u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "core/utf8.h"
 #include "models/class_latent.h"
 
 namespace dgm {
@@ -97,7 +98,10 @@ void apply_override(YAML::Node& root, const std::string& assignment, Origins& or
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
   const std::string section = key.substr(0, dot);
-  YAML::Node parsed = parse_yaml(value.empty() ? "\"\"" : value, "--set " + assignment);
+  // A value that is not UTF-8 (a file name's bytes) is taken as it is:
+  // yaml-cpp's reader would turn those bytes into U+FFFD.
+  YAML::Node parsed =
+      is_utf8(value) ? parse_yaml(value.empty() ? "\"\"" : value, "--set " + assignment) : YAML::Node(value);
   if (!root[section].IsMap()) {
     root[section] = YAML::Node(YAML::NodeType::Map);
     origins[section] = "--set " + assignment;
@@ -173,7 +177,12 @@ void write_section(YAML::Emitter& out, const std::vector<OptionInfo>& info,
   pairs << YAML::EndMap;
   const YAML::Node written = YAML::Load(pairs.c_str());
   for (const auto& option : info) {
-    out << YAML::Key << option.name << YAML::Value << written[option.name];
+    const YAML::Node value = written[option.name];
+    out << YAML::Key << option.name << YAML::Value;
+    if (value.IsScalar() && value.Tag() == "tag:yaml.org,2002:binary")  // a name that is not UTF-8, as !!binary
+      out << YAML::SecondaryTag("binary") << value.Scalar();
+    else
+      out << value;
     out << YAML::Comment(option.description + valid_note(option));
   }
 }

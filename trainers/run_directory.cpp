@@ -95,7 +95,7 @@ RunMetadata read_run_metadata(const std::string& dir) {
   try {
     run = nlohmann::json::parse(read_text_file(path));
   } catch (const nlohmann::json::exception& e) {
-    fail("{} is not valid JSON: {}", path, e.what());
+    fail("{} is not valid JSON: {}", path, without_tag(e.what()));
   }
   try {
     const int format = run.at("format").get<int>();
@@ -111,7 +111,7 @@ RunMetadata read_run_metadata(const std::string& dir) {
     check_data_shape(metadata.data, path);
     return metadata;
   } catch (const nlohmann::json::exception& e) {
-    fail("{} lacks a field or has one of the wrong type: {}", path, e.what());
+    fail("{} lacks a field or has one of the wrong type: {}", path, without_tag(e.what()));
   }
 }
 

@@ -4,11 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/random.h"
@@ -34,26 +33,6 @@ enum Stream : uint64_t {
 uint64_t stream_seed(uint64_t seed, Stream stream, uint64_t index = 0) {
   return derive_seed(derive_seed(seed, stream), index);
 }
-
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void on_interrupt(int) {
-  g_stop_requested = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-/// Installs the Ctrl-C handler for the lifetime of one fit().
-class InterruptScope {
- public:
-  InterruptScope() {
-    g_stop_requested = false;
-    previous_ = std::signal(SIGINT, on_interrupt);
-  }
-  ~InterruptScope() { std::signal(SIGINT, previous_); }
-
- private:
-  void (*previous_)(int);
-};
 
 /// Losses of recent steps, kept on the device and checked together, so a CUDA
 /// step does not wait for the host to read its loss back.
@@ -111,8 +90,6 @@ void check_gradients_reach(torch::nn::Module& model, const std::string& objectiv
 }
 
 }  // namespace
-
-void request_stop() { g_stop_requested = true; }
 
 BatchPlan::BatchPlan(const ImageSet& train, bool use_labels, const TrainerOptions& options)
     : examples_(train.size()),
@@ -271,7 +248,11 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
           ? validation.x
           : binarize_seeded(validation.x, stream_seed(options_.seed, kFixedBinarization, 1));
 
-  InterruptScope interrupt_scope;
+  // Ctrl-C stops after the current step (or, at an epoch's end, after its
+  // validation and checkpoint), never between a step and its checkpoint.
+  const StopAtSafePoint interrupt_scope(
+      "\ndgm: Ctrl-C: stopping after the current step and saving a checkpoint (Ctrl-C again quits at once, keeping "
+      "the previous checkpoint)\n");
   model_->train();
   TrainResult result;
   result.best_validation = state.best_validation;
@@ -313,7 +294,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
         examples_here += x.size(0);
         examples_unreported += x.size(0);
         state.epoch_examples += x.size(0);
-        stop = g_stop_requested || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
+        stop = stop_requested() || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
         if (window.full() || stop || b + 1 == steps_per_epoch) {
           state.epoch_loss_sum += window.flush();
           progress.update(b + 1, examples_unreported, window.last());
@@ -324,7 +305,9 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     }
     progress.finish();
     const double train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    if (stop) {
+    // A stop after an epoch's last step still validates and saves the epoch,
+    // so that a resumed run does not skip its validation.
+    if (stop && state.step % steps_per_epoch != 0) {
       for (auto* callback : callbacks_) callback->on_stop(*model_, kept_optimizer, state);
       result.interrupted = true;
       break;
@@ -356,6 +339,10 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
                  report.images_per_s, report.seconds);
     }
     result.last_validation = report.objective_value;
+    if (stop || stop_requested()) {  // asked during the validation: the epoch is saved, stop here
+      result.interrupted = true;
+      break;
+    }
   }
   result.step = state.step;
   result.epochs_completed = state.step / steps_per_epoch;

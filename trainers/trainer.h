@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/dataset.h"
+#include "core/interrupt.h"  // request_stop() stops a running fit()
 #include "core/options.h"
 #include "models/latent_variable_model.h"
 #include "trainers/checkpoint.h"
@@ -29,7 +30,7 @@ namespace dgm {
 
 // clang-format off
 #define DGM_TRAINER_OPTIONS(X)                                                                                    \
-  X(int64_t, epochs, 10, "passes over the training examples", between(0, 1000000))                               \
+  X(int64_t, epochs, 10, "passes over the training examples", between(1, 1000000))                               \
   X(int64_t, batch_size, 128, "examples per Adam step", between(1, 1 << 24))                                      \
   X(double, lr, 1e-3, "Adam's learning rate", above(0))                                                           \
   X(double, adam_eps, 1e-8, "Adam's epsilon (the IWAE paper: 1e-4)", above(0))                                    \
@@ -178,9 +179,5 @@ class Trainer {
   TrainerOptions options_;
   std::vector<TrainerCallback*> callbacks_;
 };
-
-/// Asks a running fit() to save and stop after the current step; what SIGINT
-/// does while fit() runs. Async-signal-safe.
-void request_stop();
 
 }  // namespace dgm
