@@ -36,7 +36,8 @@ Subject run_subject(const SubjectOptions& options, const torch::Device& device) 
   Subject subject;
   subject.checkpoint = run->checkpoint;
   if (!options.weights.empty()) {  // weights from elsewhere into the run's architecture
-    for (const auto& warning : load_foreign_weights(*run->model, options.weights, options.renames, options.key).warnings)
+    for (const auto& warning :
+         load_foreign_weights(*run->model, options.weights, options.renames, options.key).warnings)
       fmt::print(stderr, "{}\n", warning);
     subject.checkpoint = options.weights;
   }

@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
+#include <limits.h>
 #include <array>
 #include <atomic>
 #include <csignal>
 #include <cstring>
-#include <limits.h>
 
 namespace dgm {
 namespace {
@@ -38,8 +38,9 @@ extern "C" void on_interrupt(int signal) {
   }
   for (auto& slot : g_temporaries)
     if (slot.used.load() && slot.ready.load()) ::unlink(slot.path);
-  write_stderr(signal == SIGTERM ? "\ndgm: terminated (SIGTERM); files being written were removed, earlier ones are whole\n"
-                                 : "\ndgm: interrupted (Ctrl-C); files being written were removed, earlier ones are whole\n");
+  write_stderr(signal == SIGTERM
+                   ? "\ndgm: terminated (SIGTERM); files being written were removed, earlier ones are whole\n"
+                   : "\ndgm: interrupted (Ctrl-C); files being written were removed, earlier ones are whole\n");
   ::_exit(128 + signal);
 }
 

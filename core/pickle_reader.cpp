@@ -343,7 +343,7 @@ class Reader {
     }
     if (last >= static_cast<uint64_t>(t.storage->numel))
       damaged(fmt::format("a tensor of size ({}) with stride ({}) at offset {} reaches element {} of a storage of {}",
-                      fmt::join(t.size, ", "), fmt::join(t.stride, ", "), t.offset, last, t.storage->numel));
+                          fmt::join(t.size, ", "), fmt::join(t.stride, ", "), t.offset, last, t.storage->numel));
   }
   PickleRef persistent(const PickleRef& pid) {
     const auto& a = pid->items;

@@ -116,11 +116,12 @@ void check_estimate_memory(const EstimatorEntry& entry, const torch::Tensor& x, 
   if (entry.kind == EstimateKind::kExact || x.dim() == 0) return;  // an exact sum bounds its own chunk
   const int64_t draws = entry.takes_k ? options.k : options.ais.chains;
   const int64_t at_once = options.chunk > 0 ? std::min(options.chunk, draws) : draws;
-  check_memory(saturating_product({static_cast<uint64_t>(std::max<int64_t>(at_once, 1)),
-                                   static_cast<uint64_t>(x.numel()), 4, static_cast<uint64_t>(x.element_size())}),
-               fmt::format("{} with {} {} at once for each of {} examples of {} values", entry.name, at_once,
-                           entry.takes_k ? "samples" : "chains", x.size(0), x.numel() / std::max<int64_t>(x.size(0), 1)),
-               "draw fewer at once (--chunk, eval.chunk) or lower the batch (--batch-size, eval.batch_size)");
+  check_memory(
+      saturating_product({static_cast<uint64_t>(std::max<int64_t>(at_once, 1)), static_cast<uint64_t>(x.numel()), 4,
+                          static_cast<uint64_t>(x.element_size())}),
+      fmt::format("{} with {} {} at once for each of {} examples of {} values", entry.name, at_once,
+                  entry.takes_k ? "samples" : "chains", x.size(0), x.numel() / std::max<int64_t>(x.size(0), 1)),
+      "draw fewer at once (--chunk, eval.chunk) or lower the batch (--batch-size, eval.batch_size)");
 }
 
 }  // namespace

@@ -55,7 +55,6 @@ std::vector<std::string> non_finite_warnings(const NamedTensors& tensors, const 
 /// maps it and loads it into the module. With `key`, a torch.save file's
 /// state dict is its top-level dict's entry of that name (a checkpoint dict).
 LoadedWeights load_foreign_weights(torch::nn::Module& module, const std::string& path,
-                                              const std::vector<std::string>& renames = {},
-                                              const std::string& key = "");
+                                   const std::vector<std::string>& renames = {}, const std::string& key = "");
 
 }  // namespace dgm

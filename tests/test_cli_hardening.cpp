@@ -2,9 +2,9 @@
 // directory.
 
 #include <caffe2/serialize/inline_container.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -64,10 +64,10 @@ void expect_no_temporaries(const std::string& dir) {
 TEST(CliHardening, CtrlCWhileTrainingSavesAndSaysHowToContinue) {
   const auto dir = test::make_temp_dir("cli-sigint-train");
   const std::string run = dir + "/run", log = dir + "/train.log";
-  const pid_t pid = spawn_dgm({"train", "--config", std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml", "--set",
-                               "data.limit=4000", "--set", "data.val_size=500", "--set", "train.epochs=200",
-                               "--device", "cpu", "--out", run},
-                              log);
+  const pid_t pid =
+      spawn_dgm({"train", "--config", std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml", "--set", "data.limit=4000",
+                 "--set", "data.val_size=500", "--set", "train.epochs=200", "--device", "cpu", "--out", run},
+                log);
   // Once the first epoch is in the metrics, the run is between steps.
   for (int i = 0; i < 1200 && !std::filesystem::exists(run + "/metrics.jsonl"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -92,8 +92,8 @@ TEST(CliHardening, CtrlCOutsideTrainingEndsAtOnceWithItsMessage) {
             0);
   for (int signal : {SIGINT, SIGTERM}) {
     const std::string log = dir + "/gmm.log";
-    const pid_t pid = spawn_dgm({"gmm", "fit", "--data", dir + "/points.npy", "--components", "1..40", "--n-init",
-                                 "5", "--max-iter", "1000", "--tol", "0", "--out", dir + "/model"},
+    const pid_t pid = spawn_dgm({"gmm", "fit", "--data", dir + "/points.npy", "--components", "1..40", "--n-init", "5",
+                                 "--max-iter", "1000", "--tol", "0", "--out", dir + "/model"},
                                 log);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     ASSERT_EQ(::kill(pid, 0), 0) << read_text_file(log);
@@ -127,7 +127,8 @@ TEST(CliHardening, MessagesOfTheCommandLineNameWhatIsWrong) {
        "unknown key 'model.hidden'; model.type ppca takes latent_dim"},
       {"train --config " + config + " --set train.epochs=0 --out " + dir + "/b", 1,
        "train.epochs = 0 is out of range: it must be between 1 and"},
-      {"train --config " + config + " --set train.lr=abc --out " + dir + "/c", 1, "train.lr must be a number, got 'abc'"},
+      {"train --config " + config + " --set train.lr=abc --out " + dir + "/c", 1,
+       "train.lr must be a number, got 'abc'"},
       {"import --config " + config + " --weights " + dir + "/random.pt --out " + dir + "/d", 1,
        dir + "/random.pt is neither a torch.save file (a zip archive) nor a safetensors file (its first bytes are 17 "
              "b1 80 19)"},

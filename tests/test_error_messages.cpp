@@ -57,9 +57,9 @@ const std::vector<std::string> kForeignTexts{"LibTorch",
 
 /// What a row feeds dgm: the bytes of one file, and the reader that gets its path.
 struct Row {
-  std::string name;      ///< what is malformed
-  std::string file;      ///< the file's name (in a fresh directory)
-  std::string bytes;     ///< its contents
+  std::string name;   ///< what is malformed
+  std::string file;   ///< the file's name (in a fresh directory)
+  std::string bytes;  ///< its contents
   std::function<void(const std::string& path)> read;
   std::string expected;  ///< a piece of the message that says what is wrong
   bool names_file = true;
@@ -112,10 +112,10 @@ std::string torch_save(const std::string& pickle, const std::string& storage = s
 
 /// {'w': _rebuild_tensor_v2(storage, offset, size, stride)} over a FloatStorage of `numel`.
 std::string tensor_pickle(int numel, const std::string& offset, const std::string& size, const std::string& stride) {
-  const std::string storage = "(" + text("storage") + "ctorch\nFloatStorage\n" + text("0") + text("cpu") +
-                              int2(numel) + "tQ";
-  return test::pickle::kHeader + "}(" + text("w") + "ctorch._utils\n_rebuild_tensor_v2\n(" + storage + offset +
-         size + stride + op(0x89) + "ccollections\nOrderedDict\n)RtRu.";
+  const std::string storage =
+      "(" + text("storage") + "ctorch\nFloatStorage\n" + text("0") + text("cpu") + int2(numel) + "tQ";
+  return test::pickle::kHeader + "}(" + text("w") + "ctorch._utils\n_rebuild_tensor_v2\n(" + storage + offset + size +
+         stride + op(0x89) + "ccollections\nOrderedDict\n)RtRu.";
 }
 
 std::string one_tuple(const std::string& item) { return "(" + item + "t"; }
@@ -143,8 +143,7 @@ std::vector<Row> rows() {
       {"npy: header longer than the file", "x.npy", std::string("\x93NUMPY\x01\x00", 8) + le(5000, 2) + "{", kNpy, ""},
       {"npy: version 9", "x.npy", std::string("\x93NUMPY\x09\x00", 8) + le(10, 2) + "{}        ", kNpy, "version"},
       {"npy: descr missing", "x.npy", npy("{'fortran_order': False, 'shape': (2,), }"), kNpy, "descr"},
-      {"npy: unknown dtype", "x.npy", npy("{'descr': '<q16', 'fortran_order': False, 'shape': (2,), }"), kNpy,
-       "<q16"},
+      {"npy: unknown dtype", "x.npy", npy("{'descr': '<q16', 'fortran_order': False, 'shape': (2,), }"), kNpy, "<q16"},
       {"npy: object dtype (a pickle)", "x.npy", npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), kNpy,
        "|O"},
       {"npy: shape not a tuple", "x.npy", npy(f4 + "[2, 3], }"), kNpy, "'(' expected"},
@@ -154,8 +153,8 @@ std::vector<Row> rows() {
       {"npy: data shorter than the shape", "x.npy", npy(f4 + "(4, 4), }", std::string(12, '\0')), kNpy, "64"},
       {"npy: a very long descr", "x.npy", npy("{'descr': '" + std::string(60000, 'f') + "', 'shape': (1,), }"), kNpy,
        ""},
-      {"npy: fortran_order not a bool", "x.npy", npy("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }"),
-       kNpy, "fortran_order"},
+      {"npy: fortran_order not a bool", "x.npy", npy("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }"), kNpy,
+       "fortran_order"},
       // IDX
       {"idx: not IDX", "x.idx", "not an idx file at all", kIdx, ""},
       {"idx: unknown type code", "x.idx", idx(0x07, {2}, "ab"), kIdx, "0x07"},
@@ -163,8 +162,8 @@ std::vector<Row> rows() {
       {"idx: cut in the sizes", "x.idx", idx(0x08, {2, 2}).substr(0, 9), kIdx, ""},
       {"idx: data shorter than the header", "x.idx", idx(0x08, {10, 10}, std::string(30, 'x')), kIdx, "100"},
       {"idx: data longer than the header", "x.idx", idx(0x08, {2, 2}, std::string(30, 'x')), kIdx, ""},
-      {"idx: size product wraps 2^64", "x.idx",
-       idx(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, std::string(8, 'x')), kIdx, ""},
+      {"idx: size product wraps 2^64", "x.idx", idx(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, std::string(8, 'x')),
+       kIdx, ""},
       {"idx: a zero size", "x.idx", idx(0x08, {0, 28, 28}), kIdx, ""},
       {"idx.gz: not gzip inside", "x.idx.gz", "\x1f\x8b junk that does not inflate", kIdx, ""},
       // CSV
@@ -176,7 +175,8 @@ std::vector<Row> rows() {
       {"csv: a number past double", "x.csv", "1,1e999\n", kCsv, "1e999"},
       // Points for EM
       {"points: all NaN", "x.csv", "nan,nan\nnan,nan\nnan,nan\n", kPoints, "non-finite value (nan)", false},
-      {"points: scaled by 1e300", "x.csv", "1e300,2e300\n-1e300,3e300\n2e300,-1e300\n5e299,1e300\n", kPoints, "overflow", false},
+      {"points: scaled by 1e300", "x.csv", "1e300,2e300\n-1e300,3e300\n2e300,-1e300\n5e299,1e300\n", kPoints,
+       "overflow", false},
       // safetensors
       {"safetensors: too short", "x.safetensors", "abc", kSafetensors, ""},
       {"safetensors: header past the file", "x.safetensors", le(1000, 8) + "{}", kSafetensors, ""},
@@ -184,20 +184,20 @@ std::vector<Row> rows() {
       {"safetensors: header not JSON", "x.safetensors", safetensors("{not json"), kSafetensors, ""},
       {"safetensors: header not an object", "x.safetensors", safetensors("[1, 2]"), kSafetensors, ""},
       {"safetensors: unknown dtype", "x.safetensors",
-       safetensors(R"({"w":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}})", std::string(16, '\0')),
-       kSafetensors, "F128"},
+       safetensors(R"({"w":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}})", std::string(16, '\0')), kSafetensors,
+       "F128"},
       {"safetensors: offsets past the data", "x.safetensors",
-       safetensors(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0')),
-       kSafetensors, "'w'"},
+       safetensors(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0')), kSafetensors,
+       "'w'"},
       {"safetensors: shape and offsets disagree", "x.safetensors",
-       safetensors(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", std::string(16, '\0')),
-       kSafetensors, "'w'"},
+       safetensors(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", std::string(16, '\0')), kSafetensors,
+       "'w'"},
       {"safetensors: a string where the shape goes", "x.safetensors",
        safetensors(R"({"w":{"dtype":"F32","shape":"four","data_offsets":[0,16]}})", std::string(16, '\0')),
        kSafetensors, "'w'"},
       {"safetensors: a negative size", "x.safetensors",
-       safetensors(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", std::string(16, '\0')),
-       kSafetensors, "'w'"},
+       safetensors(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", std::string(16, '\0')), kSafetensors,
+       "'w'"},
       {"safetensors: overlapping tensors", "x.safetensors",
        safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
                    R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
