@@ -87,15 +87,18 @@ TEST(CliHardening, CtrlCOutsideTrainingEndsAtOnceWithItsMessage) {
   // was writing. SIGTERM (a scheduler's) the same, with status 143.
   const auto dir = test::make_temp_dir("cli-sigint-gmm");
   ASSERT_EQ(test::run_command("/usr/bin/python3 -c \"import numpy as np; np.save('" + dir +
-                              "/points.npy', np.random.default_rng(0).normal(size=(20000, 30)))\"")
+                              "/points.npy', np.random.default_rng(0).normal(size=(2000, 30)))\"")
                 .exit_code,
             0);
   for (int signal : {SIGINT, SIGTERM}) {
     const std::string log = dir + "/gmm.log";
-    const pid_t pid = spawn_dgm({"gmm", "fit", "--data", dir + "/points.npy", "--components", "1..40", "--n-init", "5",
+    const pid_t pid = spawn_dgm({"gmm", "fit", "--data", dir + "/points.npy", "--components", "1..40", "--n-init", "1",
                                  "--max-iter", "1000", "--tol", "0", "--out", dir + "/model"},
                                 log);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // Once the first K is fitted, dgm is past its start (a signal before
+    // main() installs the handler would kill it silently, as any program).
+    for (int i = 0; i < 1200 && read_text_file(log).find("K =   1") == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_EQ(::kill(pid, 0), 0) << read_text_file(log);
     ::kill(pid, signal);
     EXPECT_EQ(wait_for(pid), 128 + signal) << read_text_file(log);
@@ -114,7 +117,10 @@ TEST(CliHardening, MessagesOfTheCommandLineNameWhatIsWrong) {
   const auto dir = test::make_temp_dir("cli-messages");
   const std::string config = std::string(DGM_SOURCE_DIR) + "/configs/vae.yaml";
   std::ofstream(dir + "/random.pt", std::ios::binary) << std::string("\x17\xb1\x80\x19 not weights at all", 23);
-  std::ofstream(dir + "/legacy.pt", std::ios::binary) << std::string("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.", 16);
+  std::ofstream(dir + "/legacy.pt", std::ios::binary) << std::string(
+      "\x80\x02\x8a\x0al\xfc\x9c"
+      "F\xf9 j\xa8P\x19.",
+      15);
   std::ofstream(dir + "/missing.csv") << "nan,1\nnan,2\nnan,3\n";
   std::ofstream(dir + "/points.csv") << "0,1\n1,2\n2,0\n";
   struct Case {
