@@ -7,6 +7,7 @@
 
 #include "core/blas_check.h"
 #include "core/device.h"
+#include "core/directory_lock.h"
 
 namespace dgm {
 
@@ -29,6 +30,11 @@ CLI::Validator cli_check(const Valid& valid) {
         return fmt::format("{} is too {}: {}", text, value < valid.min || value == valid.min ? "small" : "large", why);
       },
       valid.describe());
+}
+
+void remove_stale_temporaries_of(const std::string& dir) {
+  for (const auto& stale : DirectoryLock::remove_stale_temporaries(dir))
+    fmt::print(stderr, "removed {}, a temporary file left by a dgm process that was stopped while writing\n", stale);
 }
 
 void print_json(const nlohmann::json& out) {

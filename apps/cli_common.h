@@ -66,6 +66,10 @@ CLI::Validator cli_check(const Valid& valid);
 /// rather than failing the command.
 void print_json(const nlohmann::json& out);
 
+/// Removes the temporary files that stopped dgm processes left in `dir`
+/// (DirectoryLock::remove_stale_temporaries; hold the lock) and says so on stderr.
+void remove_stale_temporaries_of(const std::string& dir);
+
 /// Adds the --device option (auto, cpu, cuda, cuda:N) bound to `target`.
 void add_device_option(CLI::App& app, std::string& target);
 

@@ -123,7 +123,7 @@ int run_fit(const GmmArgs& args) {
   if (!args.out.empty()) {
     // Two fits into one directory at once would interleave their files.
     DirectoryLock lock(args.out, "model directory");
-    DirectoryLock::remove_stale_temporaries(args.out);
+    remove_stale_temporaries_of(args.out);
     save_mixture(args.out, mixture, summary);
   }
   if (!args.plot.empty()) {

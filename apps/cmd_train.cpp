@@ -48,8 +48,7 @@ int run_train(const TrainArgs& args) {
   const torch::Device device = prepare_device(config.train.runtime.device, config.train.runtime.threads);
   // Before the data loads: a second dgm on this directory refuses at once.
   DirectoryLock lock(out, "run directory");
-  for (const auto& stale : DirectoryLock::remove_stale_temporaries(out))
-    fmt::print(stderr, "removed {}, a temporary file left by a dgm process that was stopped while writing\n", stale);
+  remove_stale_temporaries_of(out);
 
   const torch::Dtype dtype = to_dtype(config.train.runtime.dtype);
   ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);

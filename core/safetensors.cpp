@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_numbers.h"
 #include "core/memory_budget.h"
 
 namespace dgm {
@@ -87,8 +88,13 @@ SafetensorsFile read_safetensors(const std::string& path) {
     }
     try {
       const torch::Dtype dtype = dtype_named(entry.at("dtype").get<std::string>(), path, name);
-      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
+      const std::string what = fmt::format("{}: tensor '{}': ", path, name);
+      const auto shape = json_integer_list(entry.at("shape"), what + "shape", std::numeric_limits<int64_t>::min(),
+                                           std::numeric_limits<int64_t>::max());
+      std::vector<uint64_t> offsets;
+      for (int64_t offset :
+           json_integer_list(entry.at("data_offsets"), what + "data_offsets", 0, std::numeric_limits<int64_t>::max()))
+        offsets.push_back(static_cast<uint64_t>(offset));
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
         fail("{}: tensor '{}' has byte range [{}, {}) outside the {} data bytes (truncated file?)", path, name,
              offsets.empty() ? 0 : offsets[0], offsets.size() < 2 ? 0 : offsets[1], data_size);

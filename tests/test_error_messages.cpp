@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -126,6 +127,9 @@ const auto kCsv = [](const std::string& path) { read_csv(path); };
 const auto kSafetensors = [](const std::string& path) { read_safetensors(path); };
 const auto kStateDict = [](const std::string& path) { read_torch_state_dict(path); };
 const auto kConfig = [](const std::string& path) { load_config(path); };
+const auto kRunJson = [](const std::string& path) {
+  read_run_metadata(std::filesystem::path(path).parent_path().string());
+};
 const auto kPoints = [](const std::string& path) { fit_gaussian_mixture(read_points(path), EmOptions{}); };
 
 /// A config file's body under train: ... (the key names no file: the row names the key).
@@ -237,6 +241,21 @@ std::vector<Row> rows() {
       {"tensor: a negative size", "x.pt",
        torch_save(tensor_pickle(4, std::string("K\0", 2), one_tuple("J\xfc\xff\xff\xff"), one_tuple("K\x01"))),
        kStateDict, "size -4"},
+      {"safetensors: a float past int64 in the shape", "x.safetensors",
+       safetensors(R"({"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,16]}})", std::string(16, '\0')),
+       kSafetensors, "tensor 'w': shape entry must be an integer"},
+      // run.json (fuzzing found the first: nlohmann's get<int>() of 1.2e11 is undefined behaviour)
+      {"run.json: a float format past int", "run.json", R"({"format": 122222222222.2222})", kRunJson,
+       "format must be an integer"},
+      {"run.json: data_dim a string", "run.json",
+       R"({"format": 2, "dgm_version": "0", "libtorch_version": "1", "model_type": "vae", "data_dim": "784",)"
+       R"( "image_shape": [28, 28]})",
+       kRunJson, "data_dim must be an integer"},
+      {"run.json: a fractional side", "run.json",
+       R"({"format": 2, "dgm_version": "0", "libtorch_version": "1", "model_type": "vae", "data_dim": 784,)"
+       R"( "image_shape": [28.5, 28]})",
+       kRunJson, "image_shape entry must be an integer"},
+      {"run.json: not JSON", "run.json", "{format: 2", kRunJson, "is not valid JSON"},
       // Configs
       config_row("config: not YAML", "train: [1, 2\n", "config.yaml"),
       config_row("config: a list at the top", "- 1\n- 2\n", "config.yaml"),

@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/json_numbers.h"
 #include "trainers/checkpoint.h"
 
 namespace dgm {
@@ -98,7 +99,7 @@ RunMetadata read_run_metadata(const std::string& dir) {
     fail("{} is not valid JSON: {}", path, without_tag(e.what()));
   }
   try {
-    const int format = run.at("format").get<int>();
+    const int64_t format = json_integer(run.at("format"), path + ": format", 1);
     if (format > kRunFormat)
       fail("{} was written by a newer dgm (run format {}, this dgm {} reads up to {}); upgrade dgm", path, format,
            DGM_VERSION, kRunFormat);
@@ -106,8 +107,10 @@ RunMetadata read_run_metadata(const std::string& dir) {
     metadata.dgm_version = run.at("dgm_version").get<std::string>();
     metadata.libtorch_version = run.at("libtorch_version").get<std::string>();
     if (format >= 2) metadata.model_type = run.at("model_type").get<std::string>();
-    metadata.data.dim = run.at("data_dim").get<int64_t>();
-    metadata.data.image_shape = run.at("image_shape").get<std::vector<int64_t>>();
+    metadata.data.dim = json_integer(run.at("data_dim"), path + ": data_dim");
+    metadata.data.image_shape =
+        json_integer_list(run.at("image_shape"), path + ": image_shape", std::numeric_limits<int64_t>::min(),
+                          std::numeric_limits<int64_t>::max());
     check_data_shape(metadata.data, path);
     return metadata;
   } catch (const nlohmann::json::exception& e) {
