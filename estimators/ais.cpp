@@ -202,33 +202,61 @@ std::shared_ptr<Distribution> initial_distribution(LatentVariableModel& model, c
   return initial;
 }
 
-/// z = (y, w): AIS over w for each class y, the classes summed exactly:
-/// p_hat(x) = sum_y p(y) p_hat(x | y), unbiased as each p_hat(x | y) is.
-AisResult class_ais(LatentVariableModel& model, ClassLatentModel& classes, const torch::Tensor& x,
-                    const EstimatorOptions& options, const torch::Tensor& mask, uint64_t seed) {
-  const int64_t k = classes.classes(), batch = x.size(0), rest = model.latent_dim() - 1;
-  auto x_rows = x.repeat({k, 1});  // class-major: row y * B + b
-  auto mask_rows = mask.defined() ? mask.repeat({k, 1}) : mask;
-  auto y = torch::arange(k, x.options().dtype(torch::kInt64)).repeat_interleave(batch);
-  auto prior = std::make_shared<DiagNormal>(classes.rest_prior(k * batch));
-  std::shared_ptr<DiagNormal> initial = prior;
-  if (options.ais.ais_init == AisInit::kEncoder) {
-    DiagNormal given = classes.rest_proposal(x, mask);  // batch [K, B]
-    initial = std::make_shared<DiagNormal>(given.loc().reshape({k * batch, rest}).detach(),
-                                           given.scale().reshape({k * batch, rest}).detach());
-  }
-  auto at = annealing_path([initial](const torch::Tensor& w) { return initial->log_prob(w); },
+/// z = (y, w): the annealing path over w of one class per row, for rows
+/// (y_r, x_r) (any classes, any examples), started from the prior of w or
+/// from q(w | x, y) (--ais-init).
+struct ClassPath {
+  std::shared_ptr<DiagNormal> initial;
+  PointFunction at;
+};
+
+ClassPath class_path(ClassLatentModel& classes, const torch::Tensor& x_rows, const torch::Tensor& y,
+                     const torch::Tensor& mask_rows, const EstimatorOptions& options,
+                     const std::function<DiagNormal()>& proposal_rows) {
+  auto prior = std::make_shared<DiagNormal>(classes.rest_prior(x_rows.size(0)));
+  ClassPath path;
+  path.initial = options.ais.ais_init == AisInit::kEncoder ? std::make_shared<DiagNormal>(proposal_rows()) : prior;
+  auto initial = path.initial;
+  path.at = annealing_path([initial](const torch::Tensor& w) { return initial->log_prob(w); },
                            [&classes, prior, x_rows, y, mask_rows](const torch::Tensor& w) {
                              return prior->log_prob(w) + classes.log_likelihood_given_class(
                                                              x_rows, y.expand({w.size(0), y.size(0)}), w, mask_rows);
                            });
-  auto rows = example_rows(options, batch, x.device()).unsqueeze(0) * k +
-              torch::arange(k, x.options().dtype(torch::kInt64)).unsqueeze(1);
-  Forward forward = forward_ais(at, *initial, rows.reshape({-1}), rest, x.scalar_type(), options, seed);
-  // Pool the chains of all classes as one set of weights K p(y) w_{y,i}: its
-  // mean is the sum over y; the standard error is that of a stratified sum.
+  return path;
+}
+
+/// Forward AIS over w for every class y of every example: the rows are
+/// class-major (row y * B + b), each with its own random streams.
+struct ClassForward {
+  Forward forward;
+  torch::Tensor stream_rows;  ///< [K * B]: the counter rows of (y, b)
+};
+
+ClassForward class_forward(LatentVariableModel& model, ClassLatentModel& classes, const torch::Tensor& x,
+                           const EstimatorOptions& options, const torch::Tensor& mask, uint64_t seed) {
+  const int64_t k = classes.classes(), batch = x.size(0), rest = model.latent_dim() - 1;
+  auto x_rows = x.repeat({k, 1});
+  auto mask_rows = mask.defined() ? mask.repeat({k, 1}) : mask;
+  auto y = torch::arange(k, x.options().dtype(torch::kInt64)).repeat_interleave(batch);
+  ClassPath path = class_path(classes, x_rows, y, mask_rows, options, [&] {
+    DiagNormal given = classes.rest_proposal(x, mask);  // batch [K, B]
+    return DiagNormal(given.loc().reshape({k * batch, rest}).detach(),
+                      given.scale().reshape({k * batch, rest}).detach());
+  });
+  ClassForward out;
+  out.stream_rows = (example_rows(options, batch, x.device()).unsqueeze(0) * k +
+                     torch::arange(k, x.options().dtype(torch::kInt64)).unsqueeze(1))
+                        .reshape({-1});
+  out.forward = forward_ais(path.at, *path.initial, out.stream_rows, rest, x.scalar_type(), options, seed);
+  return out;
+}
+
+/// p_hat(x) = sum_y p(y) p_hat(x | y), unbiased as each p_hat(x | y) is: the
+/// chains of all classes pooled as one set of weights K p(y) w_{y,i}, whose
+/// mean is the sum over y; the standard error is that of a stratified sum.
+AisResult class_sum_of(ClassLatentModel& classes, const Forward& forward, int64_t batch, int64_t chains) {
+  const int64_t k = classes.classes();
   auto log_prior = classes.class_log_prior().to(torch::kFloat64).view({1, k, 1});
-  const int64_t chains = options.ais.chains;
   auto pooled = (forward.log_weights.view({chains, k, batch}) + log_prior + std::log(static_cast<double>(k)))
                     .reshape({chains * k, batch});
   WeightStatistics statistics;
@@ -240,6 +268,75 @@ AisResult class_ais(LatentVariableModel& model, ClassLatentModel& classes, const
   out.weights.log_stderr = 0.5 * torch::logsumexp(2.0 * (per_class_stderr + log_prior.view({k, 1})), 0);
   out.acceptance = forward.result.acceptance;
   out.mean_step_size = forward.result.mean_step_size.view({k, batch}).log().mean(0).exp();
+  return out;
+}
+
+AisResult class_ais(LatentVariableModel& model, ClassLatentModel& classes, const torch::Tensor& x,
+                    const EstimatorOptions& options, const torch::Tensor& mask, uint64_t seed) {
+  ClassForward run = class_forward(model, classes, x, options, mask, seed);
+  return class_sum_of(classes, run.forward, x.size(0), options.ais.chains);
+}
+
+/// Reverse AIS of every chunk of chains from `start`, along the reversed
+/// path with the forward pass's step sizes: minus the log mean exp of its
+/// weights, a stochastic upper bound on log of the path's end's normalizer.
+struct Reverse {
+  torch::Tensor upper;  ///< [B]
+  BandAcceptance acceptance;
+};
+
+Reverse reverse_ais(const PointFunction& at, const torch::Tensor& z_start, const torch::Tensor& stream_rows,
+                    const torch::Tensor& schedule, const EstimatorOptions& options, uint64_t seed) {
+  auto path = ais_schedule(options.ais.ais_schedule, options.ais.ais_steps);
+  std::reverse(path.begin(), path.end());
+  const int64_t chunk = options.chunk > 0 ? options.chunk : options.ais.chains;
+  const int64_t batch = z_start.size(0), dim = z_start.size(1);
+  auto passes = anneal_groups(options.ais.chains, chunk, z_start.is_cpu(), [&](int64_t first, int64_t n) {
+    auto random = chain_streams(derive_seed(seed, 3), stream_rows, first, n);
+    auto start = at(z_start.unsqueeze(0).expand({n, batch, dim}).clone());
+    return anneal(at, start, path, true, random, options.ais, schedule, false);
+  });
+  WeightStatistics statistics;
+  Reverse out;
+  for (const Pass& pass : passes) {
+    statistics.add(pass.log_weights);
+    out.acceptance.add(pass.acceptance);
+  }
+  out.upper = -statistics.result().log_estimate;  // the reverse weights estimate 1 / Z
+  return out;
+}
+
+/// BDMC for z = (y, w), from (y*, w*) ~ p(y, w | x). Forward: the class sum
+/// above (lower bound). Reverse: AIS over w from w* with y = y* held, whose
+/// weight R estimates 1 / p(x | y*); with g(y) = p_hat(x, y) / p_hat(x) of
+/// the forward runs (independent of y*, w* and the reverse chains given x),
+///   E[R g(y*)] = sum_y p(y | x) g(y) / p(x | y) = sum_y p(y) g(y) / p(x)
+/// ... = 1 / p(x), since sum_y p(y) p_hat(x | y) = p_hat(x). So
+///   upper = lower + (upper of log p(x | y*) - lower of log p(x | y*)):
+/// the gap is that of the class that made x, and y is never annealed.
+BdmcResult class_bdmc(LatentVariableModel& model, ClassLatentModel& classes, const torch::Tensor& x,
+                      const torch::Tensor& z_exact, const EstimatorOptions& options, uint64_t seed) {
+  const int64_t k = classes.classes(), batch = x.size(0), rest = model.latent_dim() - 1;
+  auto y_exact = z_exact.select(1, 0).round().to(torch::kInt64);
+  if (y_exact.numel() > 0 && (y_exact.min().item<int64_t>() < 0 || y_exact.max().item<int64_t>() >= k))
+    fail("BDMC: the exact latents' class column holds values outside 0..{}", k - 1);
+  auto w_exact = z_exact.slice(1, 1).to(x.scalar_type());
+  ClassForward run = class_forward(model, classes, x, options, {}, seed);
+  BdmcResult out;
+  out.forward = class_sum_of(classes, run.forward, batch, options.ais.chains);
+  out.lower = out.forward.weights.log_estimate;
+  // The (y*, b) rows of the forward pass: their streams, step sizes, initial.
+  auto selected = y_exact.to(x.device()) * batch + torch::arange(batch, y_exact.options().device(x.device()));
+  ClassPath path = class_path(classes, x, y_exact.to(x.device()), {}, options, [&] {
+    DiagNormal given = classes.rest_proposal(x);
+    auto loc = given.loc().reshape({k * batch, rest}).index_select(0, selected).detach();
+    return DiagNormal(loc, given.scale().reshape({k * batch, rest}).index_select(0, selected).detach());
+  });
+  Reverse reverse = reverse_ais(path.at, w_exact, run.stream_rows.index_select(0, selected),
+                                run.forward.schedule.index_select(1, selected), options, seed);
+  auto lower_given_class = run.forward.result.weights.log_estimate.index_select(0, selected);
+  out.upper = out.lower + (reverse.upper - lower_given_class);
+  out.reverse_acceptance = reverse.acceptance;
   return out;
 }
 
@@ -309,34 +406,21 @@ torch::Tensor ais_initial_noise(uint64_t seed, int64_t first_example, int64_t ba
 BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& z_exact,
                                      const EstimatorOptions& options) {
   check_ais_input(model, x, options, {});
-  if (class_latent(model) != nullptr)
-    fail("BDMC: {} has z = (y, w); its reverse chains would need y summed out, which dgm does not do yet",
-         model.describe());
   if (z_exact.dim() != 2 || z_exact.size(0) != x.size(0) || z_exact.size(1) != model.latent_dim())
     fail("BDMC: the exact latents are {}, where [{}, {}] is needed (one z per row of x)", c10::str(z_exact.sizes()),
          x.size(0), model.latent_dim());
   torch::NoGradGuard no_grad;
   const uint64_t seed = seed_of(options);
+  if (ClassLatentModel* classes = class_latent(model)) return class_bdmc(model, *classes, x, z_exact, options, seed);
   auto initial = initial_distribution(model, x, options, {}, "BDMC");
   auto at = annealing_path(model, x, *initial);
   auto rows = example_rows(options, x.size(0), x.device());
   Forward forward = forward_ais(at, *initial, rows, model.latent_dim(), x.scalar_type(), options, seed);
-  auto path = ais_schedule(options.ais.ais_schedule, options.ais.ais_steps);
-  std::reverse(path.begin(), path.end());
-  const int64_t chunk = options.chunk > 0 ? options.chunk : options.ais.chains;
-  WeightStatistics reverse_statistics;
+  Reverse reverse = reverse_ais(at, z_exact.to(x.scalar_type()), rows, forward.schedule, options, seed);
   BdmcResult out;
-  auto passes = anneal_groups(options.ais.chains, chunk, x.is_cpu(), [&](int64_t first, int64_t n) {
-    auto random = chain_streams(derive_seed(seed, 3), rows, first, n);
-    auto start = at(z_exact.to(x.scalar_type()).unsqueeze(0).expand({n, x.size(0), model.latent_dim()}).clone());
-    return anneal(at, start, path, true, random, options.ais, forward.schedule, false);
-  });
-  for (const Pass& pass : passes) {
-    reverse_statistics.add(pass.log_weights);
-    out.reverse_acceptance.add(pass.acceptance);
-  }
   out.lower = forward.result.weights.log_estimate;
-  out.upper = -reverse_statistics.result().log_estimate;  // the reverse weights estimate 1 / p(x)
+  out.upper = reverse.upper;
+  out.reverse_acceptance = reverse.acceptance;
   out.forward = std::move(forward.result);
   return out;
 }

@@ -94,7 +94,10 @@ struct BdmcResult {
 /// Bidirectional Monte Carlo for rows x [B, D] simulated from the model with
 /// their latents z_exact [B, *latent] (x ~ p(x | z), z ~ p(z)): forward AIS
 /// for the lower bound, reverse AIS from z_exact for the upper one, both with
-/// options.ais. Models with a continuous latent only.
+/// options.ais. For z = (y, w) (z_exact's first column the class) the
+/// forward bound sums y exactly and the reverse chains anneal w with y held at
+/// the class that made x, weighted by the forward estimate of p(y | x): still
+/// unbiased for 1 / p(x) (see class_bdmc in ais.cpp).
 BdmcResult bidirectional_monte_carlo(LatentVariableModel& model, const torch::Tensor& x, const torch::Tensor& z_exact,
                                      const EstimatorOptions& options = {});
 

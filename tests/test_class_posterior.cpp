@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "core/random.h"
 #include "estimators/ais.h"
 #include "estimators/class_sum.h"
@@ -95,6 +96,13 @@ class PpcaMixture : public LatentVariableModel, public ClassLatentModel {
     }
     return torch::stack(columns, -1);
   }
+  /// n draws of (x, z) from the model, z = (y, w) as one row [n, 1 + W].
+  std::pair<torch::Tensor, torch::Tensor> simulate(int64_t n) {
+    auto y = torch::multinomial(log_pi_.exp(), n, true);
+    auto w = torch::randn({n, rest_dim()}, kF64);
+    auto x = mean_of(y, w) + std::sqrt(noise_) * torch::randn({n, data_dim()}, kF64);
+    return {x, torch::cat({y.to(kF64).unsqueeze(1), w}, 1)};
+  }
   /// n draws of (y, x) from the model.
   std::pair<torch::Tensor, torch::Tensor> draw(int64_t n) {
     auto y = torch::multinomial(log_pi_.exp(), n, true);
@@ -182,6 +190,49 @@ TEST(ClassPosterior, AisOverWWithTheClassesSummedReachesTheExactMarginal) {
       EXPECT_EQ(result.weights.k, 64);
     }
   }
+}
+
+TEST(ClassPosterior, BdmcBracketsTheExactMarginalWithTheClassesSummedAndClosesAsTGrows) {
+  // z = (y, w) simulated with the data: forward AIS sums y (a lower bound),
+  // reverse AIS anneals w from the w that made x with y held at its class
+  // (an upper bound, weighted by the forward p_hat(y | x)). Each is a bound
+  // in expectation over the simulation, so the test takes 200 examples and
+  // allows 3 standard errors of the mean over them; the gap shrinks as T
+  // grows, from the prior and from q(w | x, y).
+  PpcaMixture model(3, 5, 2, 0.5, 61);
+  seed_everything(62);
+  auto [x, z] = model.simulate(200);
+  auto exact = torch::logsumexp(model.exact_log_joint(x), -1);
+  auto mean_and_error = [](const torch::Tensor& values) {
+    return std::pair{values.mean().item<double>(), values.std().item<double>() / std::sqrt(values.numel())};
+  };
+  for (auto init : {AisInit::kPrior, AisInit::kEncoder}) {
+    double previous_gap = INFINITY;
+    for (int64_t steps : {10, 100, 400}) {
+      EstimatorOptions options;
+      options.ais.ais_steps = steps;
+      options.ais.chains = 16;
+      options.ais.leapfrog = 5;
+      options.ais.ais_init = init;
+      options.seed = 63;
+      auto result = bidirectional_monte_carlo(model, x, z, options);
+      const auto [below, below_error] = mean_and_error(result.lower - exact);
+      const auto [above, above_error] = mean_and_error(result.upper - exact);
+      const auto [gap, gap_error] = mean_and_error(result.upper - result.lower);
+      const std::string where = to_string(init) + " T = " + std::to_string(steps);
+      EXPECT_LT(below, 3 * below_error + 1e-3) << where;
+      EXPECT_GT(above, -3 * above_error - 1e-3) << where;
+      EXPECT_LT(gap, previous_gap + 3 * gap_error) << where;
+      previous_gap = gap;
+    }
+    EXPECT_LT(previous_gap, 0.03) << to_string(init);
+  }
+  auto wrong = z.clone();
+  wrong[0][0] = 3.0;  // no such class
+  EstimatorOptions options;
+  options.ais.ais_steps = 5;
+  options.ais.chains = 2;
+  EXPECT_THROW(bidirectional_monte_carlo(model, x, wrong, options), Error);
 }
 
 }  // namespace

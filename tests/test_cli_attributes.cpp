@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -137,6 +138,17 @@ TEST_F(CliAttributes, ProbeComparesTheCodesWithTheLabelsAlone) {
   EXPECT_EQ(m2_json.at("features").get<int64_t>(), 16);          // q(y|x) for 10 classes and w of 6
   EXPECT_TRUE(m2_json.contains("model_q_accuracy"));
   EXPECT_FALSE(m2_json.contains("pixels_mlp_accuracy"));
+}
+
+TEST_F(CliAttributes, BdmcOfAnM2SumsTheClassesForwardAndHoldsTheTrueClassInReverse) {
+  auto bdmc = run_dgm("bdmc --run " + m2_run() + " --n 4 --ais-steps 30 --chains 4 --leapfrog 3 --json");
+  ASSERT_EQ(bdmc.exit_code, 0) << bdmc.output;
+  auto json = json_of(bdmc);
+  const double lower = json.at("lower").get<double>(), upper = json.at("upper").get<double>();
+  EXPECT_TRUE(std::isfinite(lower) && std::isfinite(upper)) << json.dump();
+  EXPECT_NEAR(json.at("gap").get<double>(), upper - lower, 1e-9);
+  EXPECT_LT(lower, 0.0);  // log p(x) of 784 Bernoulli pixels
+  EXPECT_GT(json.at("reverse_acceptance").get<double>(), 0.0);
 }
 
 TEST(CliAttributesUnsupervised, AnM2TrainedWithoutLabelsIsScoredByItsClustersTheSameWayByBothCommands) {
