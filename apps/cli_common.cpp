@@ -1,6 +1,7 @@
 #include "apps/cli_common.h"
 
 #include <fmt/format.h>
+#include <torch/cuda.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -8,14 +9,33 @@
 #include "core/blas_check.h"
 #include "core/device.h"
 #include "core/directory_lock.h"
+#include "core/error.h"
+#include "core/process_group.h"
 
 namespace dgm {
+namespace {
+/// "cuda:1" names its GPU; "cuda" and "auto" do not.
+bool device_names_index(const std::string& device) { return device.find(':') != std::string::npos; }
+}  // namespace
 
 torch::Device prepare_device(const std::string& device, int64_t threads) {
   set_threads(static_cast<int>(threads));
   const std::string warning = blas_warning();
   if (!warning.empty()) fmt::print(stderr, "{}\n", warning);
-  return resolve_device(device);
+  const torch::Device resolved = resolve_device(device);
+  // One GPU per process of a group (torchrun's convention): "cuda" is the
+  // GPU of this process's LOCAL_RANK; "cuda:N" stays as the user wrote it.
+  if (resolved.is_cuda() && !device_names_index(device) && process_group().size() > 1) {
+    const auto environment = process_group_environment();
+    if (environment) {
+      const auto gpus = static_cast<int>(torch::cuda::device_count());
+      if (environment->local_rank >= gpus)
+        fail("LOCAL_RANK = {} but this machine has {} GPU(s): start at most {} processes per machine for device {}",
+             environment->local_rank, gpus, gpus, device);
+      return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(environment->local_rank));
+    }
+  }
+  return resolved;
 }
 
 CLI::Validator cli_check(const Valid& valid) {

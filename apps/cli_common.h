@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -20,8 +21,14 @@ namespace dgm {
 /// A subcommand: its CLI11 node and what runs when it was given. run()
 /// returns the process exit status.
 struct Command {
+  Command() = default;
+  Command(CLI::App* app_, std::function<int()> run_, std::function<bool()> distributed_ = {})
+      : app(app_), run(std::move(run_)), distributed(std::move(distributed_)) {}
   CLI::App* app = nullptr;
   std::function<int()> run;
+  /// Whether the subcommand parsed can run as several processes (torchrun;
+  /// core/process_group.h); unset: one process only.
+  std::function<bool()> distributed;
 };
 
 Command add_train_command(CLI::App& parent);

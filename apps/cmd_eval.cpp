@@ -8,6 +8,7 @@
 #include "apps/cli_common.h"
 #include "apps/subject.h"
 #include "core/numerics.h"
+#include "core/process_group.h"
 #include "estimators/evaluation.h"
 
 namespace dgm {
@@ -45,7 +46,10 @@ EvalOptions eval_options(const Subject& subject, const EvalArgs& args) {
 int run_eval(const EvalArgs& args) {
   Subject subject = load_subject(args.subject);
   const EvalOptions eval = eval_options(subject, args);
-  const Evaluation result = evaluate(*subject.model, subject.x, eval, !args.json);
+  // As several processes (torchrun), each evaluates its share of the batches
+  // of the same examples; rank 0 prints (main.cpp quiets the others).
+  Collectives& group = process_group();
+  const Evaluation result = evaluate(*subject.model, subject.x, eval, !args.json, group);
   const MeanAndError elbo = mean_and_error(result.elbo);
   const MeanAndError iwae = mean_and_error(result.iwae);
   const auto& run = args.subject.run;
@@ -68,6 +72,7 @@ int run_eval(const EvalArgs& args) {
         {"ais_leapfrog", eval.ais_settings.leapfrog},
         {"ais_acceptance", eval.ais > 0 ? nlohmann::json(result.ais_acceptance.overall()) : nlohmann::json()},
         {"seconds", result.seconds},
+        {"processes", group.size()},
         {"active_units", result.active.defined ? nlohmann::json(result.active.active) : nlohmann::json()},
         {"latent_units", result.active.defined ? nlohmann::json(result.active.total) : nlohmann::json()},
         {"peak_memory_mb", peak_memory_mb()}};
@@ -89,7 +94,8 @@ int run_eval(const EvalArgs& args) {
   if (result.active.defined)
     fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",
                result.active.active, result.active.total);
-  fmt::print("time       {:.1f} s\n", result.seconds);
+  fmt::print("time       {:.1f} s{}\n", result.seconds,
+             group.size() > 1 ? fmt::format(" ({} processes)", group.size()) : "");
   return 0;
 }
 
@@ -107,7 +113,7 @@ Command add_eval_command(CLI::App& parent) {
          "Seed of the evaluation: the examples' binarization and the draws (default: eval.seed of the run, else 0)")
       ->check(cli_check(at_least(0)));
   app->add_flag("--json", args->json, "Print one JSON object: n, k, elbo, iwae, iwae_stderr, ...");
-  return {app, [args] { return run_eval(*args); }};
+  return {app, [args] { return run_eval(*args); }, [] { return true; }};
 }
 
 }  // namespace dgm

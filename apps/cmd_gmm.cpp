@@ -5,14 +5,17 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 
 #include "apps/cli_common.h"
 #include "apps/gmm_plot.h"
+#include "core/collectives.h"
 #include "core/csv.h"
 #include "core/device.h"
 #include "core/directory_lock.h"
 #include "core/error.h"
+#include "core/process_group.h"
 #include "core/random.h"
 #include "models/gaussian_mixture_io.h"
 #include "trainers/gmm_em.h"
@@ -58,12 +61,37 @@ std::pair<torch::Tensor, torch::Tensor> points_on(const std::string& path, const
   return {filled.to(device, dtype), observed.all().item<bool>() ? torch::Tensor() : observed.to(device, dtype)};
 }
 
+/// The log-likelihood of every process's points together (missing values
+/// marginalized), and the number of points.
+std::pair<double, double> total_log_likelihood(const GaussianMixture& mixture, const torch::Tensor& x,
+                                               const torch::Tensor& mask, Collectives& group) {
+  return {all_reduce_sum(group, mixture.log_prob(x, mask).sum().item<double>()),
+          all_reduce_sum(group, static_cast<double>(x.size(0)))};
+}
+
+/// BIC or AIC of the points of every process.
+double criterion_of(Criterion criterion, const GaussianMixture& mixture, const torch::Tensor& x,
+                    const torch::Tensor& mask, Collectives& group) {
+  const auto [log_likelihood, n] = total_log_likelihood(mixture, x, mask, group);
+  const double parameters = static_cast<double>(mixture.parameter_count());
+  return -2.0 * log_likelihood + parameters * (criterion == Criterion::kBic ? std::log(n) : 2.0);
+}
+
 int run_fit(const GmmArgs& args) {
   const torch::Device device = prepare_device(args.device, args.threads);
   const torch::Dtype dtype = to_dtype(args.dtype);
-  auto [x, mask] = points_on(args.data, device, dtype);
+  // As several processes (torchrun), each reads the file and keeps its
+  // shard of the rows (core/collectives.h's shard_of); EM sums the rest.
+  Collectives& group = process_group();
+  auto [all_points, all_mask] = points_on(args.data, device, dtype);
+  if (all_points.size(0) < group.size())
+    fail("{} has {} points: too few for {} processes (each needs one); run fewer", args.data, all_points.size(0),
+         group.size());
+  const auto [first, last] = shard_of(all_points.size(0), group.rank(), group.size());
+  const torch::Tensor x = group.size() == 1 ? all_points : all_points.slice(0, first, last);
+  const torch::Tensor mask = group.size() == 1 || !all_mask.defined() ? all_mask : all_mask.slice(0, first, last);
   if (mask.defined()) {  // EM's own check names no file
-    const auto unobserved = (mask.sum(0) == 0).nonzero();
+    const auto unobserved = (all_mask.sum(0) == 0).nonzero();
     if (unobserved.numel() > 0)
       fail("{}: column {} has no observed value (every entry is NaN, which stands for missing); drop the column",
            args.data, unobserved[0].item<int64_t>());
@@ -86,11 +114,11 @@ int run_fit(const GmmArgs& args) {
              args.init_from, warm->components(), to_string(warm->type()), warm->data_dim(), k,
              to_string(options.covariance), x.size(1));
     }
-    EmResult result = fit_gaussian_mixture(x, options, warm ? &*warm : nullptr, mask);
-    const double criterion = args.select == Criterion::kAic ? result.mixture.aic(x, mask) : result.mixture.bic(x, mask);
+    EmResult result = fit_gaussian_mixture(x, options, warm ? &*warm : nullptr, mask, group);
+    const double criterion = criterion_of(args.select, result.mixture, x, mask, group);
     if (low != high) {
       selection.push_back({{"components", k}, {criterion_name, criterion}, {"converged", result.converged}});
-      if (!args.json) fmt::print(stderr, "K = {:>3}: {} {:.3f}\n", k, criterion_name, criterion);
+      if (!args.json && group.is_main()) fmt::print(stderr, "K = {:>3}: {} {:.3f}\n", k, criterion_name, criterion);
     }
     if (!best || criterion < best_criterion) {
       best = std::move(result);
@@ -98,10 +126,13 @@ int run_fit(const GmmArgs& args) {
     }
   }
   const GaussianMixture& mixture = best->mixture;
-  const double mean_log_likelihood = mixture.log_prob(x, mask).mean().item<double>();
-  const double missing = mask.defined() ? 1.0 - mask.mean().item<double>() : 0.0;
+  const auto [log_likelihood, n] = total_log_likelihood(mixture, x, mask, group);
+  const double mean_log_likelihood = log_likelihood / n;
+  const double missing = all_mask.defined() ? 1.0 - all_mask.mean().item<double>() : 0.0;
+  const double bic = criterion_of(Criterion::kBic, mixture, x, mask, group);
+  const double aic = criterion_of(Criterion::kAic, mixture, x, mask, group);
   nlohmann::json summary{{"data", args.data},
-                         {"n", x.size(0)},
+                         {"n", all_points.size(0)},
                          {"dimensions", x.size(1)},
                          {"components", mixture.components()},
                          {"covariance_type", to_string(mixture.type())},
@@ -113,13 +144,15 @@ int run_fit(const GmmArgs& args) {
                          {"n_iter", best->n_iter},
                          {"converged", best->converged},
                          {"missing_fraction", missing},
-                         {"bic", mixture.bic(x, mask)},
-                         {"aic", mixture.aic(x, mask)},
+                         {"bic", bic},
+                         {"aic", aic},
                          {"reseeded", best->reseeded},
                          {"seconds", best->seconds},
                          {"seconds_per_iter", best->seconds_per_iter},
-                         {"history", best->history}};
+                         {"history", best->history},
+                         {"processes", group.size()}};
   if (low != high) summary["selection"] = selection;
+  if (!group.is_main()) return 0;  // every process holds the same mixture: rank 0 writes it
   if (!args.out.empty()) {
     // Two fits into one directory at once would interleave their files.
     DirectoryLock lock(args.out, "model directory");
@@ -127,22 +160,23 @@ int run_fit(const GmmArgs& args) {
     save_mixture(args.out, mixture, summary);
   }
   if (!args.plot.empty()) {
-    if (mask.defined()) fail("--plot draws complete points only; {} has missing values", args.data);
-    write_mixture_plot(args.plot, mixture, x);
+    if (all_mask.defined()) fail("--plot draws complete points only; {} has missing values", args.data);
+    write_mixture_plot(args.plot, mixture, all_points);
   }
   if (args.json) {
     print_json(summary);
     return 0;
   }
-  fmt::print("data                 {} ({} points, {} dimensions)\n", args.data, x.size(0), x.size(1));
+  fmt::print("data                 {} ({} points, {} dimensions{})\n", args.data, all_points.size(0), x.size(1),
+             group.size() > 1 ? fmt::format("; {} processes", group.size()) : "");
   fmt::print("mixture              {} components, {} covariance, init {} (n_init {})\n", mixture.components(),
              to_string(mixture.type()), to_string(options.init), options.n_init);
   fmt::print("iterations           {} ({})\n", best->n_iter,
              best->converged ? "converged" : "NOT converged: raise --max-iter or --tol");
   fmt::print("mean log-likelihood  {:.6f} nats per point\n", mean_log_likelihood);
-  fmt::print("BIC                  {:.3f}\n", mixture.bic(x, mask));
-  fmt::print("AIC                  {:.3f}\n", mixture.aic(x, mask));
-  if (mask.defined())
+  fmt::print("BIC                  {:.3f}\n", bic);
+  fmt::print("AIC                  {:.3f}\n", aic);
+  if (all_mask.defined())
     fmt::print("missing values       {:.2f}% of the entries, marginalized exactly\n", 100.0 * missing);
   fmt::print("seconds              {:.3f} in all, {:.4f} per EM iteration\n", best->seconds, best->seconds_per_iter);
   if (best->reseeded > 0) fmt::print("re-seeded            {} collapsed component(s)\n", best->reseeded);
@@ -246,13 +280,15 @@ Command add_gmm_command(CLI::App& parent) {
   sample->add_option("--seed", args->seed, "Seed (default 0)")->check(cli_check(at_least(0)));
   add_common(*sample, *args);
 
-  return {gmm, [args, fit, predict, score, sample] {
+  return {gmm,
+          [args, fit, predict, score, sample] {
             if (fit->parsed()) return run_fit(*args);
             if (predict->parsed()) return run_predict(*args, false);
             if (score->parsed()) return run_predict(*args, true);
             if (sample->parsed()) return run_sample(*args);
             return 2;
-          }};
+          },
+          [fit] { return fit->parsed(); }};
 }
 
 }  // namespace dgm

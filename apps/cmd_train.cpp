@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "apps/cli_common.h"
 #include "apps/pictures.h"
@@ -11,6 +12,7 @@
 #include "core/directory_lock.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/process_group.h"
 #include "core/random.h"
 #include "models/model_registry.h"
 #include "trainers/config.h"
@@ -45,24 +47,32 @@ int run_train(const TrainArgs& args) {
 
   Config config = load_config(config_path, args.sets);
   if (!args.device.empty()) config.train.runtime.device = args.device;
+  Collectives& processes = process_group();
   const torch::Device device = prepare_device(config.train.runtime.device, config.train.runtime.threads);
   // Before the data loads: a second dgm on this directory refuses at once.
-  DirectoryLock lock(out, "run directory");
-  remove_stale_temporaries_of(out);
+  // Rank 0 alone writes the run directory, and holds its lock.
+  std::optional<DirectoryLock> lock;
+  if (processes.is_main()) {
+    lock.emplace(out, "run directory");
+    remove_stale_temporaries_of(out);
+  }
 
   const torch::Dtype dtype = to_dtype(config.train.runtime.dtype);
   ImageSet all = load_images(config.data, Split::kTrain).to(device, dtype);
   TrainValidation data = training_data(config, all);
 
-  RunTraining training(out, config, all, data, args.resume, !args.quiet);
+  RunTraining training(out, config, all, data, args.resume, !args.quiet, processes);
   const TrainableModel& model = *training.model();
   const Trainer& trainer = training.trainer();
   const std::string labelled =
       trainer.objective().takes_labels() ? fmt::format(" ({} labelled)", data.train.labelled()) : "";
-  fmt::print(stderr, "training {} {} on {} examples{} of {} ({} for validation), device {}, run {}\n", model.describe(),
-             model.fits_in_closed_form() ? "in closed form" : "with " + trainer.objective().name(), data.train.size(),
-             labelled, all.source, data.validation.size(), device.str(), out);
+  const std::string together = processes.size() > 1 ? fmt::format(" as {} processes", processes.size()) : "";
+  if (processes.is_main())
+    fmt::print(stderr, "training {} {} on {} examples{} of {} ({} for validation), device {}{}, run {}\n",
+               model.describe(), model.fits_in_closed_form() ? "in closed form" : "with " + trainer.objective().name(),
+               data.train.size(), labelled, all.source, data.validation.size(), device.str(), together, out);
   const TrainResult result = training.fit();
+  if (!processes.is_main()) return result.interrupted ? interrupted_exit_status() : 0;
   if (result.interrupted) {
     fmt::print(stderr, "stopped at step {}; checkpoint saved to {}. Continue with: dgm train --resume --out {}\n",
                result.step, last_checkpoint_path(out), out);
@@ -102,7 +112,7 @@ Command add_train_command(CLI::App& parent) {
   add_device_option(*app, args->device);
   app->add_flag("--resume", args->resume, "Continue the run in --out from its last checkpoint");
   app->add_flag("--quiet,-q", args->quiet, "No progress output");
-  return {app, [args] { return run_train(*args); }};
+  return {app, [args] { return run_train(*args); }, [] { return true; }};
 }
 
 }  // namespace dgm

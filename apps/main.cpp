@@ -7,7 +7,11 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdio>
 #include <sstream>
 
 #include "apps/cli_common.h"
@@ -15,11 +19,12 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/memory_budget.h"
+#include "core/process_group.h"
 
 namespace {
 
-/// The "Usage: ..." line of the deepest subcommand parsed so far.
-std::string usage_line(CLI::App& app) {
+/// The deepest subcommand parsed so far, and its path ("dgm gmm fit").
+std::pair<CLI::App*, std::string> parsed_command(CLI::App& app) {
   CLI::App* node = &app;
   std::string path = app.get_name();
   for (;;) {
@@ -28,6 +33,12 @@ std::string usage_line(CLI::App& app) {
     node = parsed.front();
     path += " " + node->get_name();
   }
+  return {node, path};
+}
+
+/// The "Usage: ..." line of the deepest subcommand parsed so far.
+std::string usage_line(CLI::App& app) {
+  auto [node, path] = parsed_command(app);
   // CLI11 names only the subcommand in its usage line; users type the whole path.
   std::istringstream help(node->help());
   std::string line;
@@ -48,6 +59,29 @@ void add_memory_limit_option(CLI::App& app, std::string& limit) {
     return;
   }
   for (CLI::App* child : children) add_memory_limit_option(*child, limit);
+}
+
+/// Started as one of several processes (torchrun, or WORLD_SIZE > 1 from a
+/// scheduler): joins the process group when the command can use it, or says
+/// it cannot. Every process but rank 0 prints nothing on stdout (the
+/// results are rank 0's); errors still reach stderr from each.
+void join_processes_if_asked(const dgm::Command& command, const std::string& path) {
+  const auto environment = dgm::process_group_environment();
+  if (!environment) return;
+  if (!command.distributed || !command.distributed())
+    dgm::fail(
+        "{} runs as one process, but it was started as rank {} of WORLD_SIZE = {} (torchrun or a scheduler): run it "
+        "without them; dgm train, dgm eval and dgm gmm fit run as several processes",
+        path, environment->rank, environment->world_size);
+  dgm::Collectives& group = dgm::join_process_group();
+  if (group.rank() > 0) {
+    std::fflush(stdout);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      ::dup2(null, STDOUT_FILENO);
+      ::close(null);
+    }
+  }
 }
 
 }  // namespace
@@ -85,7 +119,10 @@ int main(int argc, char** argv) {
   try {
     if (!memory_limit.empty()) dgm::set_memory_limit(dgm::parse_memory_size(memory_limit));
     for (auto& command : commands)
-      if (command.app->parsed()) return command.run();
+      if (command.app->parsed()) {
+        join_processes_if_asked(command, parsed_command(app).second);
+        return command.run();
+      }
   } catch (const dgm::UsageError& e) {
     fmt::print(stderr, "error: {}\n{}\nRun with --help for the full list of options.\n", e.what(), usage_line(app));
     return 2;

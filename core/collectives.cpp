@@ -53,4 +53,30 @@ double all_reduce_sum(Collectives& group, double value) {
   return t.item<double>();
 }
 
+RowShard row_shard(Collectives& group, int64_t local_rows) {
+  if (group.size() == 1) return {0, local_rows, local_rows};
+  auto counts = group.all_gather(torch::tensor({local_rows}, torch::kInt64)).flatten();
+  RowShard shard;
+  shard.count = local_rows;
+  shard.begin = counts.slice(0, 0, group.rank()).sum().item<int64_t>();
+  shard.total = counts.sum().item<int64_t>();
+  return shard;
+}
+
+torch::Tensor rows_at(Collectives& group, const RowShard& shard, const torch::Tensor& local,
+                      const torch::Tensor& indices) {
+  if (group.size() == 1) return local.index_select(0, indices.to(local.device()));
+  auto global = indices.to(torch::kCPU);
+  auto own = (global >= shard.begin) & (global < shard.begin + shard.count);
+  std::vector<int64_t> shape(local.sizes().begin(), local.sizes().end());
+  shape[0] = global.size(0);
+  auto rows = torch::zeros(shape, local.options());
+  auto positions = own.nonzero().squeeze(1);
+  if (positions.numel() > 0)
+    rows.index_copy_(0, positions.to(local.device()),
+                     local.index_select(0, (global.index_select(0, positions) - shard.begin).to(local.device())));
+  group.all_reduce_sum(rows);  // one owner per row, zeros elsewhere: the sum is the row, exactly
+  return rows;
+}
+
 }  // namespace dgm

@@ -44,4 +44,19 @@ torch::Tensor all_gather_rows(Collectives& group, const torch::Tensor& rows);
 /// integers below 2^53).
 double all_reduce_sum(Collectives& group, double value);
 
+/// Where this process's rows sit among the rows all processes hold together,
+/// in rank order: rows [begin, begin + count) of total.
+struct RowShard {
+  int64_t begin = 0, count = 0, total = 0;
+};
+/// The shard of a process holding `local_rows` rows (a collective: every
+/// process calls it).
+RowShard row_shard(Collectives& group, int64_t local_rows);
+
+/// Rows `indices` (int64 [m], numbered among all processes' rows) of the
+/// rows held together, on every process: each owner contributes its own,
+/// summed over the group. local is this process's rows [count, ...].
+torch::Tensor rows_at(Collectives& group, const RowShard& shard, const torch::Tensor& local,
+                      const torch::Tensor& indices);
+
 }  // namespace dgm

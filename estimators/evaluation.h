@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "core/collectives.h"
 #include "core/dataset.h"
 #include "core/options.h"
 #include "estimators/active_units.h"
@@ -52,7 +53,18 @@ struct Evaluation {
 /// where the model needs it), batch by batch, under options.seed: the same
 /// call gives the same figures. A progress bar on stderr when `progress`.
 /// A non-finite result is a dgm::Error.
+/// Each batch draws from its own seed (batch_seed), so a batch's figures do
+/// not depend on which batches came before it: over a process group every
+/// process (x is all the rows on each) evaluates a contiguous share of the
+/// batches, and the per-example results, gathered in order, are those of
+/// one process, as are their mean and standard error (every process returns
+/// them).
 Evaluation evaluate(LatentVariableModel& model, const torch::Tensor& x, const EvalOptions& options,
-                    bool progress = false);
+                    bool progress = false, Collectives& group = single_process());
+
+/// The seed of batch b's draws: the evaluation's seed for batch 0 (so that a
+/// one-batch evaluation is what it was before batches had their own seeds),
+/// a stream derived from it for the others.
+uint64_t batch_seed(uint64_t seed, int64_t batch);
 
 }  // namespace dgm

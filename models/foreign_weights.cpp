@@ -151,7 +151,9 @@ LoadedWeights load_foreign_weights(torch::nn::Module& module, const std::string&
                                    const std::vector<std::string>& renames, const std::string& key) {
   NamedTensors foreign;
   const std::string head = first_bytes(path, 9);
-  if (looks_like_torch_save(path) || looks_like_legacy_torch_save(head)) {
+  // A safetensors header length whose low byte is 0x80 opens like a legacy
+  // pickle (0x80 = PROTO): the JSON brace at byte 8 tells them apart.
+  if (looks_like_torch_save(path) || (looks_like_legacy_torch_save(head) && !looks_like_safetensors(head))) {
     foreign = read_torch_state_dict(path, key);  // the legacy format gets its own message there
   } else if (!looks_like_safetensors(head)) {
     fail(

@@ -178,6 +178,28 @@ TEST(StateDict, NonFiniteWeightsLoadWithAWarningNamingTheTensor) {
   EXPECT_TRUE(non_finite_warnings({{"steps", torch::arange(5)}}, "x").empty());
 }
 
+TEST(StateDict, ASafetensorsHeaderLengthThatOpensLikeAPickleStillLoads) {
+  // A header length whose low byte is 0x80 (PROTO, the first byte of a
+  // legacy torch.save pickle) was read as a legacy file, by the length of
+  // the config that dgm export puts in the metadata.
+  const auto dir = test::make_temp_dir("safetensors-0x80");
+  Vae source = test::VaeSpec(784, 4).hidden({16}).build();
+  const NamedTensors tensors = module_state(*source);
+  const std::string path = dir + "/w.safetensors";
+  auto first_byte = [&path] {
+    std::ifstream in(path, std::ios::binary);
+    return in.get();
+  };
+  std::string padding;
+  for (int tries = 0; tries < 300 && first_byte() != 0x80; ++tries, padding += 'x')
+    write_safetensors(path, tensors, {{"padding", padding}});
+  ASSERT_EQ(first_byte(), 0x80) << "no padding gave a header length of low byte 0x80";
+  Vae target = test::VaeSpec(784, 4).hidden({16}).build();
+  load_foreign_weights(*target, path);
+  for (const auto& item : source->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), target->named_parameters()[item.key()])) << item.key();
+}
+
 TEST(StateDict, OtherArchitectureNamesBothTensorsAndShapes) {
   Vae wider = test::VaeSpec(784, 4).hidden({32}).build();
   auto message = test::error_message_of([&] { load_foreign_weights(*wider, kFixtures + "python_vae.pt"); });

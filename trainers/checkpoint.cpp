@@ -26,6 +26,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   archive.write("epoch_loss_sum", torch::tensor(state.epoch_loss_sum, torch::kFloat64));
   archive.write("epoch_examples", torch::tensor(state.epoch_examples, torch::kLong));
   archive.write("best_validation", torch::tensor(state.best_validation, torch::kFloat64));
+  archive.write("batch_parts", torch::tensor(state.batch_parts, torch::kLong));
   // Through dgm's sink: a full disk is an error in dgm's words, and the
   // previous checkpoint stays as it was.
   write_sink_atomically(path, [&](const ByteSink& sink) { archive.save_to(sink); });
@@ -67,6 +68,10 @@ TrainingState load_checkpoint(const std::string& path, torch::nn::Module& model,
     state.epoch_loss_sum = read_scalar("epoch_loss_sum").item<double>();
     state.epoch_examples = read_scalar("epoch_examples").item<int64_t>();
     state.best_validation = read_scalar("best_validation").item<double>();
+    // Checkpoints written before data-parallel training have no batch_parts: one part.
+    torch::Tensor parts;
+    if (archive.try_read("batch_parts", parts)) state.batch_parts = parts.item<int64_t>();
+    if (state.batch_parts < 1) fail("checkpoint {}: batch_parts = {} must be at least 1", path, state.batch_parts);
     model.to(device);
   } catch (const c10::Error& e) {
     fail("checkpoint {} cannot be loaded (damaged, or written for another model/config): {}", path,

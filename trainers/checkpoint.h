@@ -16,6 +16,9 @@ struct TrainingState {
   double epoch_loss_sum = 0.0;  ///< sum of per-example losses so far in the current epoch
   int64_t epoch_examples = 0;   ///< examples seen so far in the current epoch
   double best_validation = -std::numeric_limits<double>::infinity();  ///< best validation ELBO (nats)
+  /// The parts each step's batch was split into (processes x micro_batches):
+  /// each part draws its own samples, so a resumed run must split as the run did.
+  int64_t batch_parts = 1;
 };
 
 /// Saves model (and optimizer, when given) and state to `path` atomically.

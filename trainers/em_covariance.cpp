@@ -88,11 +88,11 @@ class FullEm final : public EmCovariance {
     auto upper = torch::triu_indices(d, d, 0, torch::TensorOptions().dtype(torch::kLong).device(moments.device()));
     return moments.flatten(1).index_select(1, upper[0] * d + upper[1]).t();  // [T, K]
   }
-  torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
-                            const torch::Tensor& x, double reg_covar) const override {
+  torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means, double,
+                            const torch::TensorOptions& data_options, double reg_covar) const override {
     const int64_t k = means.size(0), d = means.size(1);
     return symmetric_from_features(stats.squares, d) / counts.view({k, 1, 1}) -
-           means.unsqueeze(2) * means.unsqueeze(1) + reg_covar * torch::eye(d, x.options());
+           means.unsqueeze(2) * means.unsqueeze(1) + reg_covar * torch::eye(d, data_options);
   }
   torch::Tensor not_positive_definite(const torch::Tensor& covariances, int64_t) const override {
     return cholesky_fails(covariances);
@@ -109,11 +109,10 @@ class TiedEm final : public EmCovariance {
   }
   torch::Tensor squares_from_moments(const torch::Tensor& moments) const override { return moments.sum(0); }
   torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
-                            const torch::Tensor& x, double reg_covar) const override {
+                            double n, const torch::TensorOptions& data_options, double reg_covar) const override {
     const int64_t k = means.size(0), d = means.size(1);
-    const double n = static_cast<double>(x.size(0));
     return (stats.squares - (counts.view({k, 1, 1}) * means.unsqueeze(2) * means.unsqueeze(1)).sum(0)) / n +
-           reg_covar * torch::eye(d, x.options());
+           reg_covar * torch::eye(d, data_options);
   }
   torch::Tensor not_positive_definite(const torch::Tensor& covariances, int64_t k) const override {
     return cholesky_fails(covariances).expand({k});
@@ -136,8 +135,8 @@ class DiagonalEm : public EmCovariance {
 
 class DiagEm final : public DiagonalEm {
  public:
-  torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
-                            const torch::Tensor&, double reg_covar) const override {
+  torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means, double,
+                            const torch::TensorOptions&, double reg_covar) const override {
     return stats.squares / counts.unsqueeze(1) - means.pow(2) + reg_covar;
   }
   torch::Tensor not_positive_definite(const torch::Tensor& covariances, int64_t) const override {
@@ -150,8 +149,8 @@ class DiagEm final : public DiagonalEm {
 
 class SphericalEm final : public DiagonalEm {
  public:
-  torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
-                            const torch::Tensor&, double reg_covar) const override {
+  torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means, double,
+                            const torch::TensorOptions&, double reg_covar) const override {
     return (stats.squares / counts.unsqueeze(1) - means.pow(2)).mean(-1) + reg_covar;
   }
   torch::Tensor not_positive_definite(const torch::Tensor& covariances, int64_t) const override {

@@ -52,10 +52,11 @@ class EmCovariance {
   /// missing values computes them.
   virtual torch::Tensor squares_from_moments(const torch::Tensor& moments) const = 0;
   /// The M-step's covariances (reg_covar on the diagonal) in the type's shape,
-  /// from the statistics, the floored counts [K] and the new means [K, D]; x
-  /// gives the number of points and the options of the identity.
+  /// from the statistics, the floored counts [K] and the new means [K, D]; n
+  /// is the number of points (of every process), data_options the data's
+  /// dtype and device (those of the identity).
   virtual torch::Tensor covariances(const EmStatistics& stats, const torch::Tensor& counts, const torch::Tensor& means,
-                                    const torch::Tensor& x, double reg_covar) const = 0;
+                                    double n, const torch::TensorOptions& data_options, double reg_covar) const = 0;
   /// Which components' covariances are not positive definite: [K] bool.
   virtual torch::Tensor not_positive_definite(const torch::Tensor& covariances, int64_t k) const = 0;
   /// Gives component c the data's covariance [D, D] (in the type's shape), in place.

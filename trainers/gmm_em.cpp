@@ -24,28 +24,51 @@ torch::Tensor one_hot(const torch::Tensor& labels, int64_t k, const torch::Tenso
   return torch::zeros({labels.size(0), k}, options).scatter_(1, labels.unsqueeze(1), 1.0);
 }
 
-torch::Tensor initial_responsibilities(const torch::Tensor& x, const EmOptions& options, int workers) {
-  const int64_t n = x.size(0), k = options.components;
+/// This process's rows among all processes' (all of them, alone).
+struct Shard {
+  Collectives& group;
+  RowShard rows;
+};
+
+torch::Tensor initial_responsibilities(const torch::Tensor& x, const EmOptions& options, int workers,
+                                       const Shard& shard) {
+  const int64_t n = shard.rows.total, k = options.components;
+  const int64_t begin = shard.rows.begin, end = shard.rows.begin + shard.rows.count;
   switch (options.init) {
     case EmInit::kKmeans:
     case EmInit::kKmeansPlusPlus: {
       auto centres = options.init == EmInit::kKmeans
-                         ? kmeans_centres(x, k, options.kmeans_iter, options.chunk_rows, workers)
-                         : kmeans_plus_plus(x, k);
+                         ? kmeans_centres(x, k, options.kmeans_iter, options.chunk_rows, workers, shard.group)
+                         : kmeans_plus_plus(x, k, shard.group);
       return one_hot(nearest_centres(x, centres, options.chunk_rows, workers), k, x.options());
     }
     case EmInit::kRandom: {
-      auto resp = torch::rand({n, k}, x.options());
+      // Every process draws all n rows' numbers and keeps its own.
+      auto resp = torch::rand({n, k}, x.options()).slice(0, begin, end);
       return resp / resp.sum(-1, true);
     }
     case EmInit::kRandomFromData: {
-      auto resp = torch::zeros({n, k}, x.options());
+      auto resp = torch::zeros({x.size(0), k}, x.options());
       auto points = torch::randperm(n, x.options().dtype(torch::kLong)).slice(0, 0, k);
-      resp.index_put_({points, torch::arange(k, points.options())}, 1.0);
+      auto components = torch::arange(k, points.options());
+      auto own = (points >= begin) & (points < end);
+      resp.index_put_({points.index({own}) - begin, components.index({own})}, 1.0);
       return resp;
     }
   }
   return {};
+}
+
+/// The statistics of every process summed, on every process; the mean
+/// log-likelihood is re-weighted by each process's rows.
+EmStatistics summed(EmStatistics stats, const Shard& shard) {
+  if (shard.group.size() == 1) return stats;
+  shard.group.all_reduce_sum(stats.counts);
+  shard.group.all_reduce_sum(stats.sums);
+  shard.group.all_reduce_sum(stats.squares);
+  stats.log_likelihood = all_reduce_sum(shard.group, stats.log_likelihood * static_cast<double>(shard.rows.count)) /
+                         static_cast<double>(shard.rows.total);
+  return stats;
 }
 
 /// The statistics of the given responsibilities (the first M-step's).
@@ -154,14 +177,14 @@ EmStatistics incomplete_expectation(const torch::Tensor& x, const torch::Tensor&
 /// The M-step: weights, means and covariances from the statistics. Collapsed
 /// components are re-seeded or reported.
 GaussianMixture maximization(const EmStatistics& stats, const torch::Tensor& x, const torch::Tensor& data_covariance,
-                             const EmOptions& options, int64_t iteration, int64_t* reseeded) {
+                             const EmOptions& options, int64_t iteration, int64_t* reseeded, const Shard& shard) {
   const EmCovariance& policy = em_covariance(options.covariance);
   const int64_t k = options.components;
-  const double n = static_cast<double>(x.size(0));
+  const double n = static_cast<double>(shard.rows.total);
   // As scikit-learn: a tiny floor keeps empty components from dividing by 0.
   auto counts = stats.counts + 10 * std::numeric_limits<double>::epsilon();
   auto means = stats.sums / counts.unsqueeze(1);
-  auto covariances = policy.covariances(stats, counts, means, x, options.reg_covar);
+  auto covariances = policy.covariances(stats, counts, means, n, x.options(), options.reg_covar);
   auto weights = counts / counts.sum();
 
   // Collapse: too few points, or a covariance that is not positive definite.
@@ -175,7 +198,7 @@ GaussianMixture maximization(const EmStatistics& stats, const torch::Tensor& x, 
     auto which = collapsed.nonzero().squeeze(1);
     for (int64_t i = 0; i < which.size(0); ++i) {
       const int64_t c = which[i].item<int64_t>();
-      means[c] = x[torch::randint(x.size(0), {1}, torch::kLong).item<int64_t>()];
+      means[c] = rows_at(shard.group, shard.rows, x, torch::randint(shard.rows.total, {1}, torch::kLong))[0];
       weights[c] = 1.0 / n;
       policy.reseed(covariances, c, data_covariance);
       ++*reseeded;
@@ -188,12 +211,13 @@ GaussianMixture maximization(const EmStatistics& stats, const torch::Tensor& x, 
       .to(x.device(), x.scalar_type());
 }
 
-void check_input(const torch::Tensor& x, const EmOptions& options, const torch::Tensor& mask) {
+void check_input(const torch::Tensor& x, const EmOptions& options, const torch::Tensor& mask, const Shard& shard) {
   if (x.dim() != 2) fail("the data must be [N, D], got shape {}", c10::str(x.sizes()));
   if (x.size(1) == 0) fail("the data has D = 0 dimensions");
   check_options(options, "EM");
-  if (options.components > x.size(0))
-    fail("components = {} is more than the {} data points; use at most {}", options.components, x.size(0), x.size(0));
+  const int64_t total = shard.rows.total;
+  if (options.components > total)
+    fail("components = {} is more than the {} data points; use at most {}", options.components, total, total);
   if (mask.defined() && mask.sizes() != x.sizes())
     fail("the mask has shape {} but the data {}", c10::str(mask.sizes()), c10::str(x.sizes()));
   // What EM holds at once, before any of it is allocated: responsibilities
@@ -210,10 +234,12 @@ void check_input(const torch::Tensor& x, const EmOptions& options, const torch::
       saturating_product({entries, static_cast<uint64_t>(x.element_size())}),
       fmt::format("EM with {} {} components of {} dimensions on {} points", k, to_string(options.covariance), d, n),
       "use fewer --components, fewer columns, or --covariance diag");
-  if (mask.defined()) {
+  if (mask.defined() || shard.group.size() > 1) {  // over a group, every process counts
     // A column never observed has no mean or variance to fit: EM would
     // "fit" it with any value (all-NaN data gave a log-likelihood of 0).
-    auto observed = mask.to(torch::kBool).sum(0);
+    auto observed = mask.defined() ? mask.to(torch::kBool).sum(0)
+                                   : torch::full({x.size(1)}, x.size(0), torch::TensorOptions().dtype(torch::kLong));
+    shard.group.all_reduce_sum(observed);
     if ((observed == 0).any().item<bool>())
       fail("column {} of the data has no observed value (every entry is missing); drop it",
            (observed == 0).nonzero()[0][0].item<int64_t>());
@@ -229,8 +255,12 @@ void check_input(const torch::Tensor& x, const EmOptions& options, const torch::
 }  // namespace
 
 EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& options, const GaussianMixture* warm_start,
-                              const torch::Tensor& mask_given) {
-  check_input(x_given, options, mask_given);
+                              const torch::Tensor& mask_given, Collectives& group) {
+  const Shard shard{group, row_shard(group, x_given.dim() == 2 ? x_given.size(0) : 0)};
+  if (shard.rows.count == 0 && group.size() > 1)
+    fail("rank {} of {} holds no rows: fit {} points with at most {} processes", group.rank(), group.size(),
+         shard.rows.total, shard.rows.total);
+  check_input(x_given, options, mask_given, shard);
   const auto start = Clock::now();
   // With several workers, OpenBLAS stays single-threaded for the whole fit:
   // its own threads, once woken by a product, spin for a while and would
@@ -241,17 +271,31 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
   // Missing entries start at their column's observed mean: that is what the
   // initialisation sees; EM itself only uses the observed entries.
   torch::Tensor mask, x_in = x_given;
-  if (mask_given.defined() && !mask_given.to(torch::kBool).all().item<bool>()) {
-    mask = mask_given.to(x_given.dtype());
-    auto column_means = (x_given.nan_to_num() * mask).sum(0) / mask.sum(0).clamp_min(1);
+  // Over a group, every process takes this path if any one has a missing entry.
+  const bool complete = mask_given.defined() ? mask_given.to(torch::kBool).all().item<bool>() : true;
+  if (all_reduce_sum(group, complete ? 0.0 : 1.0) > 0) {
+    mask = mask_given.defined() ? mask_given.to(x_given.dtype()) : torch::ones_like(x_given);
+    auto observed_sums = (x_given.nan_to_num() * mask).sum(0), observed_counts = mask.sum(0);
+    group.all_reduce_sum(observed_sums);
+    group.all_reduce_sum(observed_counts);
+    auto column_means = observed_sums / observed_counts.clamp_min(1);
     x_in = torch::where(mask.to(torch::kBool), x_given, column_means.expand_as(x_given));
   }
   // EM runs on data centred at its mean: second moments minus squared means
   // lose far less precision there. The mixture is shifted back at the end.
-  auto shift = x_in.mean(0);
+  torch::Tensor shift;
+  if (group.size() == 1) {
+    shift = x_in.mean(0);
+  } else {
+    shift = x_in.sum(0);
+    group.all_reduce_sum(shift);
+    shift /= static_cast<double>(shard.rows.total);
+  }
   auto x = x_in - shift;
+  auto scatter = x.t().matmul(x);
+  group.all_reduce_sum(scatter);
   auto data_covariance =
-      x.t().matmul(x) / static_cast<double>(x.size(0)) + options.reg_covar * torch::eye(x.size(1), x.options());
+      scatter / static_cast<double>(shard.rows.total) + options.reg_covar * torch::eye(x.size(1), x.options());
   if (!torch::isfinite(data_covariance).all().item<bool>())
     fail(
         "the data's second moments overflow {} (its largest |value| is {:.3g}): rescale it, e.g. standardize each "
@@ -262,19 +306,22 @@ EmResult fit_gaussian_mixture(const torch::Tensor& x_given, const EmOptions& opt
   for (int64_t run = 0; run < runs; ++run) {
     seed_everything(derive_seed(options.seed, static_cast<uint64_t>(run)));
     int64_t reseeded_at_init = 0;
-    EmResult result(warm_start ? GaussianMixture(warm_start->weights(), warm_start->means() - shift,
-                                                 warm_start->precision_cholesky(), warm_start->type())
-                               : maximization(statistics_of(x, initial_responsibilities(x, options, workers),
+    EmResult result(warm_start
+                        ? GaussianMixture(warm_start->weights(), warm_start->means() - shift,
+                                          warm_start->precision_cholesky(), warm_start->type())
+                        : maximization(summed(statistics_of(x, initial_responsibilities(x, options, workers, shard),
                                                             options.covariance, options.chunk_rows),
-                                              x, data_covariance, options, 0, &reseeded_at_init));
+                                              shard),
+                                       x, data_covariance, options, 0, &reseeded_at_init, shard));
     result.reseeded = reseeded_at_init;
     const auto em_start = Clock::now();
     double previous = -std::numeric_limits<double>::infinity();
     for (int64_t iteration = 1; iteration <= options.max_iter; ++iteration) {
-      EmStatistics stats = mask.defined() ? incomplete_expectation(x, mask, result.mixture)
-                                          : expectation(x, result.mixture, options.chunk_rows, workers);
+      EmStatistics stats = summed(mask.defined() ? incomplete_expectation(x, mask, result.mixture)
+                                                 : expectation(x, result.mixture, options.chunk_rows, workers),
+                                  shard);
       result.history.push_back(stats.log_likelihood);
-      result.mixture = maximization(stats, x, data_covariance, options, iteration, &result.reseeded);
+      result.mixture = maximization(stats, x, data_covariance, options, iteration, &result.reseeded, shard);
       result.n_iter = iteration;
       result.lower_bound = stats.log_likelihood;
       if (std::abs(stats.log_likelihood - previous) < options.tol) {

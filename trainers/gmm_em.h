@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/collectives.h"
 #include "core/options.h"
 #include "models/gaussian_mixture.h"
 
@@ -84,7 +85,15 @@ struct EmResult {
 /// so the fit maximizes the exact likelihood of the observed entries.
 /// K > N, D = 0, non-finite values, or a collapse (without reseeding) is a
 /// dgm::Error that says what to change.
+/// Over a process group (core/collectives.h), x (and mask) are this
+/// process's shard of the rows, each process holding at least one: every
+/// sufficient statistic, the data's mean and covariance and the k-means
+/// initialisation's sums are summed over the group, and every random choice
+/// is drawn by every process alike from rows numbered among all of them, so
+/// N processes fit the mixture one process fits to all the rows (to the
+/// rounding of the sums) and every process returns it.
 EmResult fit_gaussian_mixture(const torch::Tensor& x, const EmOptions& options,
-                              const GaussianMixture* warm_start = nullptr, const torch::Tensor& mask = {});
+                              const GaussianMixture* warm_start = nullptr, const torch::Tensor& mask = {},
+                              Collectives& group = single_process());
 
 }  // namespace dgm

@@ -146,15 +146,20 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device) {
   return run;
 }
 
-RunCheckpoints::RunCheckpoints(std::string dir, bool resume) : dir_(std::move(dir)), resume_(resume) {}
+RunCheckpoints::RunCheckpoints(std::string dir, bool resume, bool writes)
+    : dir_(std::move(dir)), resume_(resume), writes_(writes) {}
 
 void RunCheckpoints::on_start(TrainableModel& model, torch::optim::Optimizer* optimizer, TrainingState& state) {
-  fs::create_directories(dir_);
+  if (writes_) fs::create_directories(dir_);
   if (!resume_) return;
   const auto last = last_checkpoint_path(dir_);
-  if (!fs::exists(last)) fail("--resume: {} has no checkpoint last.pt to continue from", dir_);
+  if (!fs::exists(last))
+    fail("--resume: {} has no checkpoint last.pt to continue from{}", dir_,
+         writes_ ? ""
+                 : " (every process of a data-parallel run reads it: the run directory must be on a file system "
+                   "they all see)");
   state = load_checkpoint(last, model, optimizer);
-  drop_metrics_after(state.step);
+  if (writes_) drop_metrics_after(state.step);
 }
 
 void RunCheckpoints::drop_metrics_after(int64_t step) const {
@@ -180,6 +185,7 @@ void RunCheckpoints::drop_metrics_after(int64_t step) const {
 
 void RunCheckpoints::on_epoch_end(const EpochReport& report, TrainableModel& model, torch::optim::Optimizer* optimizer,
                                   const TrainingState& state) {
+  if (!writes_) return;
   nlohmann::json line{
       {"epoch", report.epoch}, {"lr", report.lr}, {"step", report.step}, {"train_loss", report.train_loss}};
   for (const auto& [key, value] : report.validation) line[key] = value;
@@ -192,17 +198,21 @@ void RunCheckpoints::on_epoch_end(const EpochReport& report, TrainableModel& mod
 }
 
 void RunCheckpoints::on_stop(TrainableModel& model, torch::optim::Optimizer* optimizer, const TrainingState& state) {
+  if (!writes_) return;
   save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
 }
 
 RunTraining::RunTraining(std::string dir, const Config& config, const ImageSet& all, const TrainValidation& data,
-                         bool resume, bool progress)
-    : data_(data), model_(model_to_train(config, all, data)), checkpoints_(dir, resume) {
-  const std::string kept = write_run_files(dir, config, all.shape());
-  if (!kept.empty())
-    fmt::print(stderr, "config.yaml changed (--set); the one the run had until now is kept as {}\n", kept);
+                         bool resume, bool progress, Collectives& processes)
+    : data_(data), model_(model_to_train(config, all, data)), checkpoints_(dir, resume, processes.is_main()) {
+  if (processes.is_main()) {
+    const std::string kept = write_run_files(dir, config, all.shape());
+    if (!kept.empty())
+      fmt::print(stderr, "config.yaml changed (--set); the one the run had until now is kept as {}\n", kept);
+  }
   TrainerOptions options = trainer_options(config);
-  options.progress = progress;
+  options.progress = progress && processes.is_main();
+  options.processes = &processes;
   trainer_ = std::make_unique<Trainer>(model_, Objective(config.train.objective), options);
   trainer_->add_callback(&checkpoints_);
 }

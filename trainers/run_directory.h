@@ -57,9 +57,11 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device);
 /// objective's validation value improves, last.pt (with the optimizer's state
 /// and the trainer's position) after every epoch and on a stop, one line of
 /// metrics.jsonl per epoch; with `resume`, the fit continues from last.pt.
+/// With `writes` false (the processes of a data-parallel run other than
+/// rank 0) it only reads last.pt on resume.
 class RunCheckpoints : public TrainerCallback {
  public:
-  RunCheckpoints(std::string dir, bool resume);
+  RunCheckpoints(std::string dir, bool resume, bool writes = true);
   void on_start(TrainableModel& model, torch::optim::Optimizer* optimizer, TrainingState& state) override;
   void on_epoch_end(const EpochReport& report, TrainableModel& model, torch::optim::Optimizer* optimizer,
                     const TrainingState& state) override;
@@ -69,17 +71,18 @@ class RunCheckpoints : public TrainerCallback {
   /// On resume: removes metrics.jsonl's lines of steps past the checkpoint.
   void drop_metrics_after(int64_t step) const;
   std::string dir_;
-  bool resume_;
+  bool resume_, writes_;
 };
 
 /// What `dgm train` does between loading the data and drawing its pictures:
 /// the model (model_to_train), config.yaml and run.json in `dir`, and a
 /// trainer that keeps the run's checkpoints and metrics (continuing from
-/// last.pt with `resume`). `data` must outlive it.
+/// last.pt with `resume`). `data` must outlive it. With `processes` of more
+/// than one, it trains data-parallel and only rank 0 writes into `dir`.
 class RunTraining {
  public:
   RunTraining(std::string dir, const Config& config, const ImageSet& all, const TrainValidation& data, bool resume,
-              bool progress = true);
+              bool progress = true, Collectives& processes = single_process());
   RunTraining(const RunTraining&) = delete;
   RunTraining& operator=(const RunTraining&) = delete;
 

@@ -14,6 +14,7 @@
 #include "estimators/classification.h"
 #include "estimators/elbo.h"
 #include "models/class_latent.h"
+#include "trainers/data_parallel.h"
 
 namespace dgm {
 namespace {
@@ -220,6 +221,19 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
   torch::optim::Optimizer* kept_optimizer = closed_form ? nullptr : &optimizer;
   TrainingState state;
   for (auto* callback : callbacks_) callback->on_start(*model_, kept_optimizer, state);
+  Collectives& group = options_.processes != nullptr ? *options_.processes : single_process();
+  const int64_t parts = closed_form ? 1 : group.size() * options_.micro_batches;
+  if (state.step > 0 && state.batch_parts != parts)
+    fail(
+        "cannot resume: the run split each step's batch into {} parts (processes x train.micro_batches), this one "
+        "would split it into {} ({} processes x {}); each part draws its own samples, so the continued run would not "
+        "be the run it continues. Resume with processes x train.micro_batches = {}",
+        state.batch_parts, parts, group.size(), options_.micro_batches, state.batch_parts);
+  state.batch_parts = parts;
+  if (!closed_form && options_.batch_size < parts)
+    fail("train.batch_size = {} cannot be split into {} parts ({} processes x train.micro_batches = {}): raise it",
+         options_.batch_size, parts, group.size(), options_.micro_batches);
+  broadcast_parameters(group, *model_);
 
   const int64_t n = train.size();
   // One step holds k decoder outputs per example of a batch (the outputs,
@@ -277,24 +291,56 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     } else {
       for (int64_t b = first_batch; b < steps_per_epoch; ++b) {
         const BatchPlan::Batch batch = plan.batch(epoch, b, state.step);
-        seed_everything(stream_seed(options_.seed, kStepStream, state.step));
-        auto x = train_x.index_select(0, batch.index);
-        if (dynamic) x = binarize(x);
         optimizer.zero_grad();
         objective_.on_step(state.step);
-        if (state.step == first_step) objective_.check_trainable(*model_, x);
-        auto bound = objective_.bound(*model_, x, batch.labels);
-        auto loss = batch.weights.defined() ? -(bound * batch.weights.to(bound.dtype())).sum() : -bound.mean();
-        loss.backward();
-        if (state.step == first_step) check_gradients_reach(*model_, objective_.name());
+        const int64_t rows = batch.index.numel();
+        torch::Tensor loss;  // this process's share of the step's loss
+        bool computed = false;
+        for (int64_t m = 0; m < options_.micro_batches; ++m) {
+          const int64_t part = group.rank() * options_.micro_batches + m;
+          const auto [begin, end] = shard_of(rows, static_cast<int>(part), static_cast<int>(parts));
+          if (begin == end) continue;
+          // One part: the draws of the whole batch, as before parts existed.
+          const uint64_t step_seed = stream_seed(options_.seed, kStepStream, state.step);
+          seed_everything(parts == 1 ? step_seed : derive_seed(step_seed, static_cast<uint64_t>(part)));
+          const auto index = batch.index.slice(0, begin, end);
+          auto x = train_x.index_select(0, index);
+          if (dynamic) x = binarize(x);
+          if (state.step == first_step && !computed) objective_.check_trainable(*model_, x);
+          auto bound =
+              objective_.bound(*model_, x, batch.labels.defined() ? batch.labels.slice(0, begin, end) : batch.labels);
+          torch::Tensor part_loss;
+          if (batch.weights.defined())
+            part_loss = -(bound * batch.weights.slice(0, begin, end).to(bound.dtype())).sum();
+          else if (parts == 1)
+            part_loss = -bound.mean();
+          else  // its share of the batch's mean
+            part_loss = -bound.sum() / static_cast<double>(rows);
+          part_loss.backward();
+          loss = computed ? loss + part_loss.detach() : part_loss.detach();
+          computed = true;
+        }
+        if (state.step == first_step && computed) check_gradients_reach(*model_, objective_.name());
+        bool stop_here = stop_requested();
+        if (group.size() > 1) {
+          all_reduce_gradients(group, *model_);
+          // The step's loss, and whether any process was asked to stop: every
+          // process stops after the same step.
+          auto shared =
+              torch::stack({computed ? loss.to(torch::kCPU, torch::kFloat64) : torch::zeros({}, torch::kFloat64),
+                            torch::tensor(stop_here ? 1.0 : 0.0, torch::kFloat64)});
+          group.all_reduce_sum(shared);
+          loss = shared[0];
+          stop_here = shared[1].item<double>() > 0.0;
+        }
         if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
         optimizer.step();
-        window.add(loss.detach(), state.step, x.size(0));
+        window.add(loss, state.step, rows);
         ++state.step;
-        examples_here += x.size(0);
-        examples_unreported += x.size(0);
-        state.epoch_examples += x.size(0);
-        stop = stop_requested() || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
+        examples_here += rows;
+        examples_unreported += rows;
+        state.epoch_examples += rows;
+        stop = stop_here || (options_.stop_after_steps > 0 && state.step >= options_.stop_after_steps);
         if (window.full() || stop || b + 1 == steps_per_epoch) {
           state.epoch_loss_sum += window.flush();
           progress.update(b + 1, examples_unreported, window.last());
@@ -314,6 +360,18 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     }
     EpochReport report;
     report.validation = validate(validation_x, &report.objective_value, validation.labels);
+    if (group.size() > 1) {
+      check_same_parameters(group, *model_, state.step);
+      // Every process validated alike; rank 0's figures decide, so that the
+      // processes agree on the best epoch whatever the last bit.
+      std::vector<double> values{report.objective_value};
+      for (const auto& entry : report.validation) values.push_back(entry.second);
+      auto shared = torch::tensor(values, torch::kFloat64);
+      group.broadcast(shared, 0);
+      report.objective_value = shared[0].item<double>();
+      for (std::size_t i = 0; i < report.validation.size(); ++i)
+        report.validation[i].second = shared[static_cast<int64_t>(i) + 1].item<double>();
+    }
     report.train_loss = state.epoch_loss_sum / static_cast<double>(std::max<int64_t>(1, state.epoch_examples));
     report.improved = report.objective_value > state.best_validation;
     if (report.improved) state.best_validation = report.objective_value;

@@ -10,6 +10,17 @@
 // Exact resume: before step s the generators are reseeded from (seed, s), and
 // the order of epoch e from (seed, e), so a run continued from a checkpoint
 // draws what an uninterrupted run would, without saving generator state.
+//
+// Data-parallel (TrainerOptions::processes, as PyTorch's
+// DistributedDataParallel): every process holds the data and the model;
+// rank 0's parameters are broadcast at the start; each step's batch, taken
+// from the epoch's one shared permutation, is split into parts (processes x
+// micro_batches), each part's draws seeded from (seed, step, part); the
+// gradients are summed over the processes in buckets, so every process
+// takes the same Adam step. Each part's loss is its share of the batch's
+// mean, so the sum is the gradient of the whole batch's mean. Validation
+// runs on every process (the same seeds, so the same figures; rank 0's are
+// used), and the parameters are compared across processes after each epoch.
 
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
@@ -19,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/collectives.h"
 #include "core/dataset.h"
 #include "core/interrupt.h"  // request_stop() stops a running fit()
 #include "core/options.h"
@@ -43,7 +55,11 @@ namespace dgm {
   X(int64_t, labelled_batch_size, 0,                                                                              \
     "with labels (train.objective class_elbo): labelled examples added to each step, cycling through them; "      \
     "epochs pass over the unlabelled ones (0 = in proportion to them, at least 1, as Kingma et al.'s code)",       \
-    at_least(0))
+    at_least(0))                                                                                                  \
+  X(int64_t, micro_batches, 1,                                                                                    \
+    "computes each step's batch in this many parts, one after another, their gradients summed: less memory for "  \
+    "the same step; N processes split it into N x micro_batches parts, and 1 process with micro_batches = N "     \
+    "trains as N processes do", between(1, 1 << 16))
 // clang-format on
 
 struct TrainerOptions {
@@ -58,6 +74,10 @@ struct TrainerOptions {
   int64_t stop_after_steps = 0;
   /// Examples per validation batch. Default: 1000.
   int64_t validation_batch_size = 1000;
+  /// The processes training together (data-parallel, core/collectives.h);
+  /// null: this one alone. Each step's batch is split among them, their
+  /// gradients summed. Default: null. Not owned.
+  Collectives* processes = nullptr;
 };
 DGM_OPTION_TABLE(TrainerOptions, DGM_TRAINER_OPTIONS)
 
