@@ -14,6 +14,7 @@
 #include "apps/subject.h"
 #include "core/error.h"
 #include "core/masks.h"
+#include "core/process_group.h"
 #include "core/random.h"
 #include "estimators/exact_marginal.h"
 #include "estimators/registry.h"
@@ -78,26 +79,57 @@ std::vector<const EstimatorEntry*> chosen_estimators(const std::string& list) {
 
 /// Runs `estimator` with k samples on every example, in batches: [N]
 /// (float64, CPU); the effective sample sizes go to `ess` where it has them,
-/// HMC's acceptances to `acceptance`.
+/// HMC's acceptances to `acceptance`. Batch b draws from its own seed
+/// (options.seed for the first, as before batches had their own), so that
+/// over a process group each process runs its share of the batches and the
+/// values gathered are the one-process values.
 torch::Tensor per_example(LatentVariableModel& model, const EstimatorEntry& estimator, EstimatorOptions options,
                           const torch::Tensor& x, const torch::Tensor& mask, int64_t batch_size,
-                          std::vector<torch::Tensor>* ess, std::optional<BandAcceptance>* acceptance = nullptr) {
+                          std::vector<torch::Tensor>* ess, std::optional<BandAcceptance>* acceptance = nullptr,
+                          Collectives& group = single_process()) {
   torch::NoGradGuard no_grad;
   if (estimator.kind == EstimateKind::kExact) options.chunk = 0;  // an exact sum's own chunk
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < x.size(0); start += batch_size) {
-    auto xb = x.slice(0, start, std::min(x.size(0), start + batch_size));
-    auto mb = mask.slice(0, start, std::min(x.size(0), start + batch_size));
+  const int64_t n = x.size(0), batches = (n + batch_size - 1) / batch_size;
+  const auto [first_batch, end_batch] = shard_of(batches, group.rank(), group.size());
+  const uint64_t seed = options.seed.value_or(0);
+  std::vector<torch::Tensor> parts, local_ess;
+  BandAcceptance accepted;
+  bool has_acceptance = false;
+  for (int64_t b = first_batch; b < end_batch; ++b) {
+    const int64_t start = b * batch_size, end = std::min(n, start + batch_size);
+    seed_everything(b == 0 ? seed : derive_seed(seed, static_cast<uint64_t>(b)));
     options.first_example = start;  // draws keyed by example (AIS) do not depend on the batches
-    Estimate estimate = estimator.estimate(model, xb, options, mb);
-    parts.push_back(estimate.value);
-    if (ess != nullptr && estimate.weights) ess->push_back(estimate.weights->ess);
-    if (acceptance != nullptr && estimate.acceptance) {
-      if (!*acceptance) *acceptance = BandAcceptance{};
-      (*acceptance)->add(*estimate.acceptance);
+    Estimate estimate = estimator.estimate(model, x.slice(0, start, end), options, mask.slice(0, start, end));
+    parts.push_back(estimate.value.to(torch::kCPU, torch::kFloat64));
+    if (estimate.weights) local_ess.push_back(estimate.weights->ess.to(torch::kCPU, torch::kFloat64));
+    if (estimate.acceptance) {
+      accepted.add(*estimate.acceptance);
+      has_acceptance = true;
     }
   }
-  return torch::cat(parts).to(torch::kFloat64).cpu();
+  auto rows = [](const std::vector<torch::Tensor>& values) {
+    return values.empty() ? torch::empty({0}, torch::kFloat64) : torch::cat(values);
+  };
+  const auto values = all_gather_rows(group, rows(parts));
+  // Whether the estimator reports ESS or acceptances is the same on every
+  // process (one estimator); a process without batches learns it from the sums.
+  auto reports = torch::tensor({local_ess.empty() ? 0.0 : 1.0, has_acceptance ? 1.0 : 0.0}, torch::kFloat64);
+  group.all_reduce_sum(reports);
+  if (ess != nullptr && reports[0].item<double>() > 0) ess->push_back(all_gather_rows(group, rows(local_ess)));
+  if (reports[1].item<double>() > 0) {
+    auto counts = torch::cat(
+        {torch::tensor(accepted.accepted, torch::kFloat64), torch::tensor(accepted.proposed, torch::kFloat64)});
+    group.all_reduce_sum(counts);
+    for (int band = 0; band < BandAcceptance::kBands; ++band) {
+      accepted.accepted[static_cast<std::size_t>(band)] = counts[band].item<double>();
+      accepted.proposed[static_cast<std::size_t>(band)] = counts[BandAcceptance::kBands + band].item<double>();
+    }
+    if (acceptance != nullptr) {
+      if (!*acceptance) *acceptance = BandAcceptance{};
+      (*acceptance)->add(accepted);
+    }
+  }
+  return values;
 }
 
 int run_estimate(EstimateArgs args) {
@@ -111,6 +143,9 @@ int run_estimate(EstimateArgs args) {
   args.subject.seed = static_cast<uint64_t>(args.seed);
   Subject subject = load_subject(args.subject);
   LatentVariableModel& model = *subject.model;
+  // As several processes (torchrun), each estimates its share of the batches
+  // of the same examples; rank 0 prints (main.cpp quiets the others).
+  Collectives& group = process_group();
   const auto mask = make_mask(args.mask, subject.x.size(0), subject.x.size(1), subject.image_shape,
                               derive_seed(*args.subject.seed, 4), subject.x.options());
 
@@ -118,8 +153,9 @@ int run_estimate(EstimateArgs args) {
   const bool exact_known = has_exact_marginal(model);
   std::optional<double> exact;
   if (exact_known)
-    exact =
-        per_example(model, exact_estimator, options, subject.x, mask, args.batch_size, nullptr).mean().item<double>();
+    exact = per_example(model, exact_estimator, options, subject.x, mask, args.batch_size, nullptr, nullptr, group)
+                .mean()
+                .item<double>();
 
   nlohmann::json results = nlohmann::json::object();
   std::vector<std::pair<std::string, std::string>> rows;  // estimator, the rest of its line
@@ -146,7 +182,8 @@ int run_estimate(EstimateArgs args) {
             derive_seed(derive_seed(*args.subject.seed, std::hash<std::string>{}(name)), k * 1000 + r);
         seed_everything(seed);
         options.seed = seed;
-        auto values = per_example(model, *estimator, options, subject.x, mask, args.batch_size, &ess, &acceptance);
+        auto values =
+            per_example(model, *estimator, options, subject.x, mask, args.batch_size, &ess, &acceptance, group);
         minus_infinity = minus_infinity || torch::isneginf(values).any().item<bool>();
         means.push_back(values.mean().item<double>());
       }
@@ -182,7 +219,7 @@ int run_estimate(EstimateArgs args) {
                                     ess.empty() ? "-" : fmt::format("{:.1f}", torch::cat(ess).mean().item<double>())));
     }
   }
-  if (!args.plot.empty()) {
+  if (!args.plot.empty() && group.is_main()) {  // one process draws the plot
     seed_everything(derive_seed(*args.subject.seed, 5));
     std::optional<double> exact_of_example;
     if (exact_known)
@@ -241,7 +278,7 @@ Command add_estimate_command(CLI::App& parent) {
   app->add_flag("--json", args->json, "Print one JSON object, keyed by estimator and k");
   app->add_option("--plot", args->plot, "Draw the running estimates and the bias against k to this PNG (gnuplot)");
   add_table_options(*app, option_table<AisOptions>(), args->ais);
-  return {app, [args] { return run_estimate(*args); }};
+  return {app, [args] { return run_estimate(*args); }, [] { return true; }};
 }
 
 }  // namespace dgm

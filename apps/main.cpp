@@ -71,7 +71,7 @@ void join_processes_if_asked(const dgm::Command& command, const std::string& pat
   if (!command.distributed || !command.distributed())
     dgm::fail(
         "{} runs as one process, but it was started as rank {} of WORLD_SIZE = {} (torchrun or a scheduler): run it "
-        "without them; dgm train, dgm eval and dgm gmm fit run as several processes",
+        "without them; dgm train, dgm eval, dgm estimate and dgm gmm fit run as several processes",
         path, environment->rank, environment->world_size);
   dgm::Collectives& group = dgm::join_process_group();
   if (group.rank() > 0) {

@@ -244,6 +244,32 @@ TEST(CliDistributed, TrainAsTwoProcessesEqualsOneProcessOfTwoParts) {
   expect_same_parameters(dir + "/two", dir + "/half-one", "resumed as 1 process of 2 parts");
 }
 
+TEST(CliDistributed, EstimateAsTwoProcessesEqualsOneProcess) {
+  const auto dir = test::make_temp_dir("distributed-estimate");
+  // 250 examples in batches of 100: rank 0 estimates two batches, rank 1 one.
+  const std::string arguments =
+      "estimate --model ppca --n 250 --batch-size 100 --estimators is,iwae,elbo,ais --k 1,10 --repeats 2 "
+      "--ais-steps 3 --chains 2 --leapfrog 2 --device cpu --json";
+  auto one = run_dgm(arguments);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  auto ranks = run_ranks(dir, arguments);
+  ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].stderr_text;
+  ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].stderr_text;
+  EXPECT_EQ(ranks[1].stdout_text, "");
+  const auto a = json_of(one), b = json_text(ranks[0].stdout_text);
+  EXPECT_NEAR(a.at("exact").get<double>(), b.at("exact").get<double>(), 1e-9);
+  int rows = 0;
+  for (const auto& [name, by_k] : a.at("estimators").items())
+    for (const auto& [k, entry] : by_k.items()) {
+      const auto& other = b.at("estimators").at(name).at(k);
+      for (const char* key : {"mean", "sd_over_repeats", "mean_ess", "acceptance"})
+        if (entry.contains(key)) EXPECT_NEAR(entry.at(key).get<double>(), other.at(key).get<double>(), 1e-9)
+            << name << " k " << k << ": " << key;
+      ++rows;
+    }
+  EXPECT_EQ(rows, 7) << "is, iwae and elbo at two k, ais at its chains";
+}
+
 TEST(CliDistributed, TorchrunStartsTheProcesses) {
   if (!std::filesystem::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun (python3-torch)";
   const auto dir = test::make_temp_dir("distributed-torchrun");
