@@ -263,8 +263,9 @@ TEST(CliDistributed, EstimateAsTwoProcessesEqualsOneProcess) {
     for (const auto& [k, entry] : by_k.items()) {
       const auto& other = b.at("estimators").at(name).at(k);
       for (const char* key : {"mean", "sd_over_repeats", "mean_ess", "acceptance"})
-        if (entry.contains(key)) EXPECT_NEAR(entry.at(key).get<double>(), other.at(key).get<double>(), 1e-9)
-            << name << " k " << k << ": " << key;
+        if (entry.contains(key))
+          EXPECT_NEAR(entry.at(key).get<double>(), other.at(key).get<double>(), 1e-9)
+              << name << " k " << k << ": " << key;
       ++rows;
     }
   EXPECT_EQ(rows, 7) << "is, iwae and elbo at two k, ais at its chains";
