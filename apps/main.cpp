@@ -5,6 +5,8 @@
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
@@ -22,6 +24,16 @@
 #include "core/process_group.h"
 
 namespace {
+
+/// `dgm --version`: the version and what this build can use, so a report
+/// of a problem (or a GPU check) says which build it ran.
+std::string version_text() {
+  return fmt::format("dgm {} (LibTorch {}; CUDA: {}; process groups: {})", DGM_VERSION, TORCH_VERSION,
+                     torch::cuda::is_available() ? fmt::format("{} device(s)", torch::cuda::device_count()) : "none",
+                     !dgm::process_groups_available() ? "none, one process only"
+                     : dgm::nccl_available()          ? "Gloo (CPU tensors), NCCL (CUDA tensors)"
+                                                      : "Gloo");
+}
 
 /// The deepest subcommand parsed so far, and its path ("dgm gmm fit").
 std::pair<CLI::App*, std::string> parsed_command(CLI::App& app) {
@@ -93,7 +105,7 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   dgm::install_interrupt_handler();
   CLI::App app{"dgm: deep latent variable generative models (VAE, IWAE, mixtures) on LibTorch", "dgm"};
-  app.set_version_flag("--version", std::string("dgm ") + DGM_VERSION);
+  app.set_version_flag("--version", std::function<std::string()>(version_text));
   app.require_subcommand(1);
   app.fallthrough(false);
   std::vector<dgm::Command> commands{

@@ -14,6 +14,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
+#ifdef DGM_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#include <torch/version.h>
+#endif
 
 namespace dgm {
 namespace {
@@ -43,9 +47,9 @@ int integer_variable(const char* name, int low, int high, std::optional<int> fal
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 #ifdef DGM_HAVE_GLOO
-class GlooGroup final : public Collectives {
+class C10dGroup final : public Collectives {
  public:
-  explicit GlooGroup(const ProcessGroupEnvironment& env) : env_(env) {
+  explicit C10dGroup(const ProcessGroupEnvironment& env) : env_(env) {
     const auto timeout = std::chrono::milliseconds(int64_t{env.timeout_seconds} * 1000);
     c10::intrusive_ptr<c10d::Store> store;
     try {
@@ -60,7 +64,7 @@ class GlooGroup final : public Collectives {
       // keys of each restart attempt have their own prefix.
       if (env.agent_store)
         store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(env.restart_count), store);
-      store = c10::make_intrusive<c10d::PrefixStore>("dgm/", store);
+      store_ = c10::make_intrusive<c10d::PrefixStore>("dgm/", store);
       auto gloo = c10d::ProcessGroupGloo::Options::create();
       gloo->timeout = timeout;
       if (auto interface = variable("GLOO_SOCKET_IFNAME"))
@@ -69,7 +73,7 @@ class GlooGroup final : public Collectives {
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
       else
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size, gloo);
+      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world_size, gloo);
     } catch (const std::exception& e) {
       fail(
           "rank {} of {} could not join the process group at {}:{} (MASTER_ADDR, MASTER_PORT) within {} s: {}; "
@@ -84,7 +88,7 @@ class GlooGroup final : public Collectives {
   void all_reduce_sum(torch::Tensor& t) override {
     auto wire = on_the_wire(t);
     std::vector<at::Tensor> tensors{wire};
-    run("a sum", [&] { group_->allreduce(tensors)->wait(); });
+    run("a sum", [&] { backend_for(wire).allreduce(tensors)->wait(); });
     if (!wire.is_same(t)) t.copy_(wire);
   }
 
@@ -93,7 +97,7 @@ class GlooGroup final : public Collectives {
     std::vector<at::Tensor> tensors{wire};
     c10d::BroadcastOptions options;
     options.rootRank = root;
-    run("a broadcast", [&] { group_->broadcast(tensors, options)->wait(); });
+    run("a broadcast", [&] { backend_for(wire).broadcast(tensors, options)->wait(); });
     if (!wire.is_same(t)) t.copy_(wire);
   }
 
@@ -102,7 +106,7 @@ class GlooGroup final : public Collectives {
     std::vector<at::Tensor> inputs{wire};
     std::vector<std::vector<at::Tensor>> outputs(1);
     for (int r = 0; r < size(); ++r) outputs[0].push_back(torch::empty_like(wire));
-    run("a gather", [&] { group_->allgather(outputs, inputs)->wait(); });
+    run("a gather", [&] { backend_for(wire).allgather(outputs, inputs)->wait(); });
     return torch::stack(outputs[0]).to(t.device());
   }
 
@@ -111,10 +115,42 @@ class GlooGroup final : public Collectives {
   }
 
  private:
-  /// Gloo moves contiguous CPU tensors.
-  static torch::Tensor on_the_wire(const torch::Tensor& t) {
+  /// Gloo moves contiguous CPU tensors; with NCCL, CUDA tensors stay where
+  /// they are (contiguous).
+  torch::Tensor on_the_wire(const torch::Tensor& t) {
+#ifdef DGM_HAVE_NCCL
+    if (t.is_cuda()) return t.is_contiguous() ? t : t.contiguous();
+#endif
     return t.is_cpu() && t.is_contiguous() ? t : t.to(torch::kCPU).contiguous();
   }
+
+  /// As torch.distributed's "cpu:gloo,cuda:nccl": CPU tensors go through
+  /// Gloo and, where LibTorch has NCCL, CUDA tensors through NCCL, whose
+  /// group is made at its first collective (the same one on every process)
+  /// over the same store, its keys under their own prefix.
+#ifdef DGM_HAVE_NCCL
+#if TORCH_VERSION_MAJOR >= 2
+  using Backend = c10d::Backend;
+#else
+  using Backend = c10d::ProcessGroup;
+#endif
+  template <typename Tensor>
+  Backend& backend_for(const Tensor& wire) {
+    if (!wire.is_cuda()) return *group_;
+    if (!nccl_) {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = std::chrono::milliseconds(int64_t{env_.timeout_seconds} * 1000);
+      nccl_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("nccl/", store_),
+                                                          env_.rank, env_.world_size, options);
+    }
+    return *nccl_;
+  }
+#else
+  template <typename Tensor>
+  c10d::ProcessGroupGloo& backend_for(const Tensor&) {
+    return *group_;
+  }
+#endif
 
   template <typename Collective>
   void run(const char* what, Collective&& collective) {
@@ -129,7 +165,11 @@ class GlooGroup final : public Collectives {
   }
 
   ProcessGroupEnvironment env_;
+  c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+#ifdef DGM_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl_;
+#endif
 };
 #endif
 
@@ -167,12 +207,20 @@ bool process_groups_available() {
 #endif
 }
 
+bool nccl_available() {
+#ifdef DGM_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 Collectives& join_process_group() {
   if (joined != nullptr) return *joined;
   auto env = process_group_environment();
   if (!env) return single_process();
 #ifdef DGM_HAVE_GLOO
-  static std::unique_ptr<GlooGroup> group = std::make_unique<GlooGroup>(*env);
+  static std::unique_ptr<C10dGroup> group = std::make_unique<C10dGroup>(*env);
   joined = group.get();
   return *joined;
 #else

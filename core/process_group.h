@@ -3,8 +3,10 @@
 // --nproc_per_node=N dgm ...`) or by a scheduler that sets the same
 // variables: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (LOCAL_RANK, and
 // TORCHELASTIC_USE_AGENT_STORE where torchrun's agent already hosts the TCP
-// store). c10d's TCPStore is the rendezvous and ProcessGroupGloo the
-// transport: no home-made one. A collective that fails because another
+// store). c10d's TCPStore is the rendezvous and c10d's process groups the
+// transport, no home-made one: Gloo for CPU tensors and, in a LibTorch
+// built with CUDA and NCCL, ProcessGroupNCCL for CUDA tensors (one GPU per
+// local rank; without NCCL they are copied through Gloo). A collective that fails because another
 // process stopped, or that waits past DGM_PROCESS_GROUP_TIMEOUT seconds
 // (default 600) for one that hangs, is a dgm::Error that says so.
 
@@ -33,6 +35,10 @@ std::optional<ProcessGroupEnvironment> process_group_environment();
 
 /// Whether this dgm was built with c10d's Gloo process group.
 bool process_groups_available();
+
+/// Whether CUDA tensors travel through c10d's NCCL process group (a
+/// LibTorch built with CUDA and NCCL) rather than through Gloo.
+bool nccl_available();
 
 /// Joins the group the environment describes (once; later calls return it)
 /// and makes it process_group(). Alone, returns single_process().

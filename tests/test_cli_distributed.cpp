@@ -1,7 +1,9 @@
 // dgm as several processes on c10d's Gloo group, on 127.0.0.1: train, gmm
 // fit and eval as two processes against one, through the environment a
 // scheduler sets and through torchrun; a rank that dies or hangs ends the run with a
-// message; commands that run as one process say so.
+// message; commands that run as one process say so. The device is the CPU
+// unless DGM_TEST_DISTRIBUTED_DEVICE says otherwise (scripts/gpu-check sets
+// it to cuda on a machine with two GPUs, so the same tests check NCCL).
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -29,6 +32,12 @@ namespace {
 using test::json_of;
 using test::run_command;
 using test::run_dgm;
+
+/// `--device D` for the commands of these tests.
+std::string device_option() {
+  const char* device = std::getenv("DGM_TEST_DISTRIBUTED_DEVICE");
+  return std::string("--device ") + (device != nullptr && *device != '\0' ? device : "cpu");
+}
 
 /// A TCP port on 127.0.0.1 that nothing listens on now.
 int free_port() {
@@ -156,13 +165,13 @@ TEST(CliDistributed, EvalAsTwoProcessesEqualsOneProcess) {
   const auto dir = test::make_temp_dir("distributed-eval");
   const std::string run = dir + "/run";
   auto train = run_dgm("train --config " + test::kConfigs +
-                       "vae.yaml --set data.limit=1000 --set data.val_size=100 --set train.epochs=1 --device cpu "
+                       "vae.yaml --set data.limit=1000 --set data.val_size=100 --set train.epochs=1 " + device_option() + " "
                        "--quiet --out " +
                        run);
   ASSERT_EQ(train.exit_code, 0) << train.output;
   // 250 examples in batches of 100: rank 0 evaluates two batches, rank 1 one.
   const std::string arguments =
-      "eval --run " + run + " --limit 250 --batch-size 100 --k 20 --ais 4 --chains 3 --device cpu --json";
+      "eval --run " + run + " --limit 250 --batch-size 100 --k 20 --ais 4 --chains 3 " + device_option() + " --json";
   auto one = run_dgm(arguments);
   ASSERT_EQ(one.exit_code, 0) << one.output;
   auto ranks = run_ranks(dir, arguments);
@@ -201,7 +210,7 @@ TEST(CliDistributed, TrainAsTwoProcessesEqualsOneProcessOfTwoParts) {
   // 900 training examples in batches of 128: the last batch of each epoch
   // (4 rows) is split 2 + 2 too.
   const std::string arguments = "train --config " + test::kConfigs +
-                                "vae.yaml --set data.limit=1000 --set data.val_size=100 --device cpu --quiet";
+                                "vae.yaml --set data.limit=1000 --set data.val_size=100 " + device_option() + " --quiet";
   auto ranks = run_ranks(dir, arguments + " --set train.epochs=2 --out " + dir + "/two");
   ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].stderr_text;
   ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].stderr_text;
@@ -230,16 +239,16 @@ TEST(CliDistributed, TrainAsTwoProcessesEqualsOneProcessOfTwoParts) {
   ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].stderr_text;
   ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].stderr_text;
   std::filesystem::copy(dir + "/half", dir + "/half-one", std::filesystem::copy_options::recursive);
-  auto refused = run_dgm("train --resume --out " + dir + "/half --set train.epochs=2 --device cpu --quiet");
+  auto refused = run_dgm("train --resume --out " + dir + "/half --set train.epochs=2 " + device_option() + " --quiet");
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_NE(refused.output.find("cannot resume: the run split each step's batch into 2 parts"), std::string::npos)
       << refused.output;
-  ranks = run_ranks(dir, "train --resume --out " + dir + "/half --set train.epochs=2 --device cpu --quiet");
+  ranks = run_ranks(dir, "train --resume --out " + dir + "/half --set train.epochs=2 " + device_option() + " --quiet");
   ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].stderr_text;
   ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].stderr_text;
   expect_same_parameters(dir + "/two", dir + "/half", "resumed as 2 processes");
   auto resumed = run_dgm("train --resume --out " + dir +
-                         "/half-one --set train.epochs=2 --set train.micro_batches=2 --device cpu --quiet");
+                         "/half-one --set train.epochs=2 --set train.micro_batches=2 " + device_option() + " --quiet");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   expect_same_parameters(dir + "/two", dir + "/half-one", "resumed as 1 process of 2 parts");
 }
@@ -249,7 +258,7 @@ TEST(CliDistributed, EstimateAsTwoProcessesEqualsOneProcess) {
   // 250 examples in batches of 100: rank 0 estimates two batches, rank 1 one.
   const std::string arguments =
       "estimate --model ppca --n 250 --batch-size 100 --estimators is,iwae,elbo,ais --k 1,10 --repeats 2 "
-      "--ais-steps 3 --chains 2 --leapfrog 2 --device cpu --json";
+      "--ais-steps 3 --chains 2 --leapfrog 2 " + device_option() + " --json";
   auto one = run_dgm(arguments);
   ASSERT_EQ(one.exit_code, 0) << one.output;
   auto ranks = run_ranks(dir, arguments);
