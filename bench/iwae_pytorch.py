@@ -4,7 +4,7 @@ over test images as a plain PyTorch loop (Debian's python3-torch, the same
 LibTorch build): batches of images, samples in chunks, a log-sum-exp across
 chunks. Weights are random (speed does not depend on them). Prints one JSON line.
 
-Usage: bench/iwae_pytorch.py [--n 200] [--k 5000] [--chunk 250] [--batch-size 100] [--device cpu|cuda]
+Usage: bench/iwae_pytorch.py [--n 200] [--k 5000] [--chunk 250] [--batch-size 100] [--threads T] [--device cpu|cuda]
 """
 import argparse
 import gzip
@@ -24,7 +24,10 @@ parser.add_argument("--k", type=int, default=5000)
 parser.add_argument("--chunk", type=int, default=250)
 parser.add_argument("--batch-size", type=int, default=100)
 parser.add_argument("--device", default="cpu")
+parser.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
 args = parser.parse_args()
+if args.threads:
+    torch.set_num_threads(args.threads)
 
 torch.manual_seed(0)
 with gzip.open(args.data, "rb") as f:
@@ -58,4 +61,5 @@ if args.device.startswith("cuda"):
     torch.cuda.synchronize()
 seconds = time.perf_counter() - start
 print(json.dumps({"peer": "pytorch", "n": args.n, "k": args.k, "images_per_s": args.n / seconds,
-                  "iwae": torch.cat(bounds).mean().item(), "seconds": seconds}))
+                  "iwae": torch.cat(bounds).mean().item(), "seconds": seconds,
+                  "threads": torch.get_num_threads()}))

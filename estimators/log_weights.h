@@ -53,7 +53,7 @@ inline constexpr int64_t kTileValues = int64_t{1} << 19;
 /// at a time: consume(z, log_weights) gets every chunk, in order, on the
 /// calling thread. The chunk bounds memory. Evaluation on the CPU (gradients
 /// off) weighs a chunk in tiles of about kTileValues values, one tile per core
-/// at once (OpenBLAS's thread count), each with single-threaded products. The
+/// at once (the BLAS's thread count, OpenBLAS's or MKL's), each with single-threaded products. The
 /// draws stay in order on the calling thread, so every estimate is that of one
 /// chunk up to the rounding of the matrix products (about 1e-9 relative in
 /// float32).

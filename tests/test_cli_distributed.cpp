@@ -164,10 +164,12 @@ TEST(CliDistributed, GmmFitAsTwoProcessesFollowsOneProcess) {
 TEST(CliDistributed, EvalAsTwoProcessesEqualsOneProcess) {
   const auto dir = test::make_temp_dir("distributed-eval");
   const std::string run = dir + "/run";
-  auto train = run_dgm("train --config " + test::kConfigs +
-                       "vae.yaml --set data.limit=1000 --set data.val_size=100 --set train.epochs=1 " + device_option() + " "
-                       "--quiet --out " +
-                       run);
+  auto train =
+      run_dgm("train --config " + test::kConfigs +
+              "vae.yaml --set data.limit=1000 --set data.val_size=100 --set train.epochs=1 " + device_option() +
+              " "
+              "--quiet --out " +
+              run);
   ASSERT_EQ(train.exit_code, 0) << train.output;
   // 250 examples in batches of 100: rank 0 evaluates two batches, rank 1 one.
   const std::string arguments =
@@ -210,7 +212,8 @@ TEST(CliDistributed, TrainAsTwoProcessesEqualsOneProcessOfTwoParts) {
   // 900 training examples in batches of 128: the last batch of each epoch
   // (4 rows) is split 2 + 2 too.
   const std::string arguments = "train --config " + test::kConfigs +
-                                "vae.yaml --set data.limit=1000 --set data.val_size=100 " + device_option() + " --quiet";
+                                "vae.yaml --set data.limit=1000 --set data.val_size=100 " + device_option() +
+                                " --quiet";
   auto ranks = run_ranks(dir, arguments + " --set train.epochs=2 --out " + dir + "/two");
   ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].stderr_text;
   ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].stderr_text;
@@ -247,8 +250,8 @@ TEST(CliDistributed, TrainAsTwoProcessesEqualsOneProcessOfTwoParts) {
   ASSERT_EQ(ranks[0].exit_code, 0) << ranks[0].stderr_text;
   ASSERT_EQ(ranks[1].exit_code, 0) << ranks[1].stderr_text;
   expect_same_parameters(dir + "/two", dir + "/half", "resumed as 2 processes");
-  auto resumed = run_dgm("train --resume --out " + dir +
-                         "/half-one --set train.epochs=2 --set train.micro_batches=2 " + device_option() + " --quiet");
+  auto resumed = run_dgm("train --resume --out " + dir + "/half-one --set train.epochs=2 --set train.micro_batches=2 " +
+                         device_option() + " --quiet");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   expect_same_parameters(dir + "/two", dir + "/half-one", "resumed as 1 process of 2 parts");
 }
@@ -258,7 +261,8 @@ TEST(CliDistributed, EstimateAsTwoProcessesEqualsOneProcess) {
   // 250 examples in batches of 100: rank 0 estimates two batches, rank 1 one.
   const std::string arguments =
       "estimate --model ppca --n 250 --batch-size 100 --estimators is,iwae,elbo,ais --k 1,10 --repeats 2 "
-      "--ais-steps 3 --chains 2 --leapfrog 2 " + device_option() + " --json";
+      "--ais-steps 3 --chains 2 --leapfrog 2 " +
+      device_option() + " --json";
   auto one = run_dgm(arguments);
   ASSERT_EQ(one.exit_code, 0) << one.output;
   auto ranks = run_ranks(dir, arguments);

@@ -1,5 +1,6 @@
 // The process-group layer's own arithmetic: shards of rows, the one-process
-// collectives, and the environment torchrun sets.
+// collectives, the environment torchrun sets, and the gradient buckets of
+// data-parallel training.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -131,6 +132,78 @@ TEST(Collectives, TheParameterFingerprintSeesOneUlpAndASwap) {
   EXPECT_NE(swapped[1].item<double>(), before[1].item<double>());
   // Alone, there is no other process to differ from.
   check_same_parameters(single_process(), *layer, 1);
+}
+
+/// Two processes that hold the same numbers: a sum is twice this process's
+/// (counts the collectives, to see the riders travel with the gradients).
+class TwinProcesses final : public Collectives {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  void all_reduce_sum(torch::Tensor& t) override {
+    t.mul_(2);
+    ++sums;
+  }
+  void broadcast(torch::Tensor&, int) override {}
+  torch::Tensor all_gather(const torch::Tensor& t) override { return torch::stack({t, t}); }
+  void barrier() override {}
+  int sums = 0;
+};
+
+TEST(Collectives, GradientBucketsAreTheGradientsAndSumThemInPlace) {
+  torch::manual_seed(3);
+  torch::nn::Sequential model(torch::nn::Linear(5, 4), torch::nn::ReLU(), torch::nn::Linear(4, 3));
+  auto frozen = model->named_parameters()["2.bias"];
+  frozen.set_requires_grad(false);
+  auto x = torch::randn({6, 5});
+  auto loss_of = [&] { return model->forward(x).pow(2).sum(); };
+  // The reference: autograd's own gradients, twice.
+  loss_of().backward();
+  std::vector<torch::Tensor> expected;
+  for (auto& p : model->parameters()) expected.push_back(p.requires_grad() ? p.grad().clone() * 2 : torch::Tensor());
+
+  // Made after a backward: the gradients so far are kept, as views now.
+  GradientBuckets kept(*model, 2, /*bucket_bytes=*/64);  // 64 bytes: more than one buffer
+  EXPECT_EQ(kept.buffers(), 2u) << "the 20 weights alone (80 bytes), then 4 biases and 12 weights (64 bytes)";
+  TwinProcesses twins;
+  std::vector<double> riders{1.5, 1.0};
+  kept.all_reduce(twins, riders);
+  EXPECT_EQ(twins.sums, 2) << "one collective per buffer; the riders need none of their own";
+  EXPECT_EQ(riders, (std::vector<double>{3.0, 2.0}));
+  auto parameters = model->parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (!parameters[i].requires_grad()) {
+      EXPECT_FALSE(parameters[i].grad().defined()) << "a frozen parameter gets no gradient";
+      continue;
+    }
+    EXPECT_TRUE(torch::equal(parameters[i].grad(), expected[i])) << "parameter " << i;
+  }
+
+  // zero() keeps the views; autograd then accumulates into the buffers in place.
+  GradientBuckets buckets(*model, 0);
+  EXPECT_EQ(buckets.buffers(), 1u);
+  buckets.zero();
+  std::vector<const void*> places;
+  for (auto& p : model->parameters())
+    if (p.requires_grad()) places.push_back(p.grad().data_ptr());
+  loss_of().backward();
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    if (!parameters[i].requires_grad()) continue;
+    EXPECT_EQ(parameters[i].grad().data_ptr(), places[j++]) << "parameter " << i << ": accumulated in place";
+    EXPECT_TRUE(torch::equal(parameters[i].grad() * 2, expected[i]));
+  }
+  // A gradient that something replaced is still summed, and a view again.
+  auto& replaced = parameters[0].mutable_grad();
+  replaced = torch::ones_like(parameters[0]);
+  std::vector<double> none;
+  twins.sums = 0;
+  buckets.all_reduce(twins, none);
+  EXPECT_EQ(twins.sums, 1);
+  EXPECT_TRUE(torch::equal(parameters[0].grad(), torch::full_like(parameters[0], 2.0)));
+  EXPECT_EQ(parameters[0].grad().data_ptr(), places[0]);
+  EXPECT_TRUE(torch::equal(parameters[1].grad(), expected[1]));
+  EXPECT_NE(test::error_message_of([&] { buckets.all_reduce(twins, riders); }).find("2 riders"), std::string::npos);
 }
 
 }  // namespace

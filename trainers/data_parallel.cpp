@@ -18,38 +18,85 @@ void broadcast_parameters(Collectives& group, torch::nn::Module& model) {
   for (auto& buffer : model.buffers()) group.broadcast(buffer, 0);
 }
 
-void all_reduce_gradients(Collectives& group, torch::nn::Module& model, int64_t bucket_bytes) {
-  if (group.size() == 1) return;
+GradientBuckets::GradientBuckets(torch::nn::Module& model, int64_t riders, int64_t bucket_bytes) : riders_(riders) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> bucket;
-  int64_t bytes = 0;
-  auto flush = [&] {
-    if (bucket.empty()) return;
-    std::vector<torch::Tensor> flat;
-    flat.reserve(bucket.size());
-    for (const auto& gradient : bucket) flat.push_back(gradient.reshape({-1}));
-    auto summed = torch::cat(flat);
-    group.all_reduce_sum(summed);
+  std::vector<torch::Tensor> members;  // the parameters of the buffer being planned
+  int64_t values = 0, bytes = 0;
+  auto close = [&](int64_t extra) {
+    if (members.empty()) return;
+    auto buffer = torch::zeros({values + extra}, members.front().options().requires_grad(false));
     int64_t offset = 0;
-    for (auto& gradient : bucket) {
-      gradient.copy_(summed.slice(0, offset, offset + gradient.numel()).view_as(gradient));
-      offset += gradient.numel();
+    for (auto& parameter : members) {
+      slots_.push_back({parameter, buffers_.size(), offset});
+      auto view = buffer.slice(0, offset, offset + parameter.numel()).view_as(parameter);
+      if (parameter.grad().defined()) view.copy_(parameter.grad());  // the gradients so far are kept
+      parameter.mutable_grad() = view;
+      offset += parameter.numel();
     }
-    bucket.clear();
-    bytes = 0;
+    buffers_.push_back(buffer);
+    members.clear();
+    values = bytes = 0;
   };
   for (auto& parameter : model.parameters()) {
-    if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
-    auto gradient = parameter.grad();
-    const int64_t size = gradient.numel() * static_cast<int64_t>(gradient.element_size());
-    // One bucket holds one dtype on one device (torch::cat needs them alike).
-    if (!bucket.empty() && (bytes + size > bucket_bytes || bucket.front().scalar_type() != gradient.scalar_type() ||
-                            bucket.front().device() != gradient.device()))
-      flush();
-    bucket.push_back(gradient);
+    if (!parameter.requires_grad()) continue;
+    const int64_t size = parameter.numel() * static_cast<int64_t>(parameter.element_size());
+    if (!members.empty() && (bytes + size > bucket_bytes || members.front().scalar_type() != parameter.scalar_type() ||
+                             members.front().device() != parameter.device()))
+      close(0);
+    members.push_back(parameter);
+    values += parameter.numel();
     bytes += size;
   }
-  flush();
+  close(riders_);
+  if (buffers_.empty() && riders_ > 0) buffers_.push_back(torch::zeros({riders_}));  // a model without parameters
+}
+
+void GradientBuckets::zero() {
+  for (auto& buffer : buffers_) buffer.zero_();
+  for (auto& slot : slots_)  // where something replaced a view, that tensor
+    if (slot.parameter.grad().defined() && !is_view_of_its_buffer(slot)) slot.parameter.mutable_grad().zero_();
+}
+
+bool GradientBuckets::is_view_of_its_buffer(const Slot& slot) const {
+  const auto& gradient = slot.parameter.grad();
+  const auto& buffer = buffers_[slot.buffer];
+  return gradient.defined() && gradient.is_alias_of(buffer) &&
+         gradient.data_ptr() == static_cast<char*>(buffer.data_ptr()) + slot.offset * buffer.element_size();
+}
+
+void GradientBuckets::all_reduce(Collectives& group, std::vector<double>& riders) {
+  if (static_cast<int64_t>(riders.size()) != riders_)
+    fail("internal: {} riders given to a gradient bucket made for {}", riders.size(), riders_);
+  if (buffers_.empty()) return;
+  torch::NoGradGuard no_grad;
+  // A gradient that is no longer a view (replaced, or undefined on a process
+  // whose part of the batch was empty) is copied in: an undefined one counts
+  // as zeros.
+  std::vector<bool> copied(slots_.size(), false);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    auto& slot = slots_[i];
+    if (is_view_of_its_buffer(slot)) continue;
+    auto place = buffers_[slot.buffer].slice(0, slot.offset, slot.offset + slot.parameter.numel());
+    if (slot.parameter.grad().defined())
+      place.copy_(slot.parameter.grad().reshape({-1}));
+    else
+      place.zero_();
+    copied[i] = true;
+  }
+  auto& last = buffers_.back();
+  const int64_t first_rider = last.numel() - riders_;
+  if (riders_ > 0) last.slice(0, first_rider).copy_(torch::tensor(riders, torch::kFloat64).to(last.options()));
+  for (auto& buffer : buffers_) group.all_reduce_sum(buffer);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!copied[i]) continue;
+    auto& slot = slots_[i];
+    auto place = buffers_[slot.buffer].slice(0, slot.offset, slot.offset + slot.parameter.numel());
+    slot.parameter.mutable_grad() = place.view_as(slot.parameter);  // a view again from here on
+  }
+  if (riders_ > 0) {
+    auto sums = last.slice(0, first_rider).to(torch::kCPU, torch::kFloat64);
+    for (int64_t r = 0; r < riders_; ++r) riders[static_cast<std::size_t>(r)] = sums[r].item<double>();
+  }
 }
 
 torch::Tensor parameter_fingerprint(torch::nn::Module& model) {

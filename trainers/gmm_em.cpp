@@ -80,7 +80,7 @@ EmStatistics statistics_of(const torch::Tensor& x, const torch::Tensor& resp, Co
 }
 
 /// How many threads share the E-step's chunks: on the CPU, `requested`, or
-/// (0) OpenBLAS's thread count; 1 on a GPU or another BLAS, whose products
+/// (0) the BLAS's thread count (OpenBLAS's or MKL's); 1 on a GPU or another BLAS, whose products
 /// spread over the device themselves.
 int expectation_workers(const torch::Tensor& x, int64_t requested) {
   if (!x.is_cpu()) return 1;
@@ -89,7 +89,7 @@ int expectation_workers(const torch::Tensor& x, int64_t requested) {
 
 /// E-step over every chunk: the statistics under the current mixture and the
 /// mean log-likelihood.
-/// On the CPU with OpenBLAS, each core takes a contiguous share of the chunks
+/// On the CPU with OpenBLAS or MKL, each core takes a contiguous share of the chunks
 /// and runs their products single-threaded: OpenBLAS's hand-over and wait for
 /// every small product cost more than the products' own parallelism gained
 /// (README, "Against scikit-learn").

@@ -47,7 +47,7 @@ DGM_ENUM_NAMES(EmInit, "EM initialisation", {EmInit::kKmeans, "kmeans"}, {EmInit
     "points per chunk of the E-step: bounds memory; small enough that a chunk's features stay in cache",          \
     at_least(1))                                                                                                  \
   X(int64_t, workers, 0,                                                                                          \
-    "CPU threads sharing the E-step's chunks, each with single-threaded products (0 = auto: OpenBLAS's threads)", \
+    "CPU threads sharing the E-step's chunks, each with single-threaded products (0 = auto: the BLAS's threads)", \
     at_least(0))                                                                                                  \
   X(int64_t, kmeans_iter, 30, "Lloyd iterations of the kmeans initialisation (at most)", at_least(0))
 // clang-format on

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <vector>
 
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -234,6 +236,11 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     fail("train.batch_size = {} cannot be split into {} parts ({} processes x train.micro_batches = {}): raise it",
          options_.batch_size, parts, group.size(), options_.micro_batches);
   broadcast_parameters(group, *model_);
+  // Over several processes the gradients live in flat buffers that are
+  // summed as they are, with the step's loss and stop flag riding along;
+  // made after the first step's gradients are checked (views would look like
+  // gradients that reached every parameter).
+  std::optional<GradientBuckets> gradient_buckets;
 
   const int64_t n = train.size();
   // One step holds k decoder outputs per example of a batch (the outputs,
@@ -291,7 +298,10 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
     } else {
       for (int64_t b = first_batch; b < steps_per_epoch; ++b) {
         const BatchPlan::Batch batch = plan.batch(epoch, b, state.step);
-        optimizer.zero_grad();
+        if (gradient_buckets)
+          gradient_buckets->zero();
+        else
+          optimizer.zero_grad();
         objective_.on_step(state.step);
         const int64_t rows = batch.index.numel();
         torch::Tensor loss;  // this process's share of the step's loss
@@ -321,17 +331,15 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet& validation) {
           computed = true;
         }
         if (state.step == first_step && computed) check_gradients_reach(*model_, objective_.name());
+        if (group.size() > 1 && !gradient_buckets) gradient_buckets.emplace(*model_, 2);
         bool stop_here = stop_requested();
-        if (group.size() > 1) {
-          all_reduce_gradients(group, *model_);
+        if (gradient_buckets) {
           // The step's loss, and whether any process was asked to stop: every
           // process stops after the same step.
-          auto shared =
-              torch::stack({computed ? loss.to(torch::kCPU, torch::kFloat64) : torch::zeros({}, torch::kFloat64),
-                            torch::tensor(stop_here ? 1.0 : 0.0, torch::kFloat64)});
-          group.all_reduce_sum(shared);
-          loss = shared[0];
-          stop_here = shared[1].item<double>() > 0.0;
+          std::vector<double> shared{computed ? loss.item<double>() : 0.0, stop_here ? 1.0 : 0.0};
+          gradient_buckets->all_reduce(group, shared);
+          loss = torch::tensor(shared[0], torch::kFloat64);
+          stop_here = shared[1] > 0.0;
         }
         if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
         optimizer.step();
