@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@
 #include <sstream>
 
 #include "core/npy.h"
+#include "core/process_group.h"
 #include "core/random.h"
 #include "models/gaussian_mixture_io.h"
 #include "test_support.h"
@@ -354,6 +356,18 @@ TEST(CliDistributed, CommandsOfOneProcessAndBadVariablesSaySo) {
   // WORLD_SIZE=1 is one process: nothing to join.
   auto single = run_command("WORLD_SIZE=1 RANK=0 " + std::string(DGM_BINARY) + " gmm fit --data " + points + " 2>&1");
   EXPECT_EQ(single.exit_code, 0) << single.output;
+}
+
+TEST(CliDistributed, VersionSaysWhatTheBuildHas) {
+  auto version = run_dgm("--version");
+  ASSERT_EQ(version.exit_code, 0) << version.output;
+  EXPECT_EQ(version.output.rfind("dgm ", 0), 0u) << version.output;
+  EXPECT_NE(version.output.find("LibTorch " TORCH_VERSION), std::string::npos) << version.output;
+  EXPECT_NE(version.output.find(torch::cuda::is_available() ? "CUDA: " : "CUDA: none"), std::string::npos);
+  const std::string groups = !process_groups_available() ? "process groups: none, one process only"
+                             : nccl_available()          ? "process groups: Gloo (CPU tensors), NCCL (CUDA tensors)"
+                                                         : "process groups: Gloo)";
+  EXPECT_NE(version.output.find(groups), std::string::npos) << version.output;
 }
 
 }  // namespace
