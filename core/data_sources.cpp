@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/idx.h"
 #include "core/npy.h"
+#include "core/npz.h"
 
 namespace dgm {
 
@@ -18,6 +19,15 @@ namespace {
 DataSourceRegistry with_builtin_sources() {
   DataSourceRegistry registry;
   registry.add({"npy", "NumPy arrays", {".npy"}, read_npy});
+  registry.add({"npz",
+                "NumPy archives (np.savez, np.savez_compressed)",
+                {".npz"},
+                [](const std::string& path) { return read_npz(path, ""); },
+                [](const std::string& path, const DataKeys& keys) {
+                  DataFile file{read_npz(path, keys.key), torch::Tensor()};
+                  if (!keys.labels_key.empty()) file.labels = read_npz(path, keys.labels_key);
+                  return file;
+                }});
   registry.add({"csv", "comma-separated numbers", {".csv"}, read_csv});
   registry.add({"idx", "MNIST's IDX files, gzip or raw", {"-ubyte", "-ubyte.gz", ".idx", ".idx.gz"}, read_idx});
   return registry;
@@ -56,5 +66,16 @@ DataSourceRegistry& data_sources() {
 }
 
 torch::Tensor read_data_file(const std::string& path) { return data_sources().for_path(path).read(path); }
+
+DataFile read_data(const std::string& path, const DataKeys& keys) {
+  const DataSource& source = data_sources().for_path(path);
+  if (source.read_with) return source.read_with(path, keys);
+  if (!keys.empty())
+    fail(
+        "{} is read as {} ({}), which holds one array: data.key and data.labels_key name the arrays of an archive "
+        "(.npz); unset them",
+        path, source.name, source.description);
+  return {source.read(path), torch::Tensor()};
+}
 
 }  // namespace dgm

@@ -133,15 +133,38 @@ torch::Tensor label_column_of(const torch::Tensor& raw, int64_t column, const st
   return values.to(torch::kLong);
 }
 
+/// An archive's array of labels for `count` examples: whole numbers, one per
+/// example, -1 for an unknown class.
+torch::Tensor labels_array(const torch::Tensor& labels, int64_t count, const std::string& path,
+                           const std::string& key) {
+  if (labels.dim() != 1 || labels.size(0) != count)
+    fail("{}: the labels '{}' (data.labels_key) have shape {}, but the examples are {}: one label per example", path,
+         key, c10::str(labels.sizes()), count);
+  auto values = labels.to(torch::kFloat64);
+  auto bad = (values != values.round()) | (values < -1) | ~torch::isfinite(values);
+  if (bad.any().item<bool>()) {
+    const int64_t row = bad.nonzero()[0][0].item<int64_t>();
+    fail("{}: label {} of '{}' is {}: a label is a class 0, 1, 2, ... (or -1 for an unknown class)", path, row, key,
+         values[row].item<double>());
+  }
+  return values.to(torch::kLong);
+}
+
 }  // namespace
 
-ImageSet read_images(const std::string& path, int64_t label_column) {
-  torch::Tensor raw = read_data_file(path);
+ImageSet read_images(const std::string& path, int64_t label_column, const DataKeys& keys) {
+  DataFile file = read_data(path, keys);
+  torch::Tensor raw = file.x;
   if (raw.dim() < 2 || raw.dim() > 4)
     fail("{} has shape {}: expected [N, D], [N, H, W] or [N, C, H, W]", path, c10::str(raw.sizes()));
   ImageSet set;
   set.source = path;
-  if (label_column >= 0) {
+  if (file.labels.defined()) {
+    if (label_column >= 0)
+      fail("{}: data.label_column = {} and data.labels_key = '{}' both name labels; keep one", path, label_column,
+           keys.labels_key);
+    set.labels = labels_array(file.labels, raw.size(0), path, keys.labels_key);
+  } else if (label_column >= 0) {
     set.labels = label_column_of(raw, label_column, path);
     if (raw.size(1) == 1) fail("{} holds only the label column {}: it has no values to model", path, label_column);
     raw = torch::cat({raw.narrow(1, 0, label_column), raw.narrow(1, label_column + 1, raw.size(1) - label_column - 1)},
@@ -167,7 +190,7 @@ ImageSet read_images(const std::string& path, int64_t label_column) {
 }
 
 ImageSet load_images(const DataOptions& options, Split split) {
-  ImageSet set = read_images(images_file(options, split), options.label_column);
+  ImageSet set = read_images(images_file(options, split), options.label_column, {options.key, options.labels_key});
   if (split == Split::kTrain && options.limit > 0) set = set.first(options.limit);
   return set;
 }

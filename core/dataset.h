@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data_sources.h"
 #include "core/options.h"
 
 namespace dgm {
@@ -31,7 +32,7 @@ DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"})
 #define DGM_DATA_OPTIONS(X)                                                                                       \
   X(std::string, path, kFashionMnistDir,                                                                          \
     "an IDX directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]) or one data file of training "  \
-    "examples (IDX, NPY, CSV)", any_value())                                                                      \
+    "examples (IDX, NPY, NPZ, CSV)", any_value())                                                                 \
   X(std::string, test_path, "", "the test examples when path is a single file", any_value())                     \
   X(Binarization, binarize, Binarization::kDynamic,                                                               \
     "dynamic (resampled every epoch), fixed (seeded, once) or none", any_value())                                 \
@@ -42,7 +43,10 @@ DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"})
     "IDX files find their labels beside them)", at_least(-1))                                                     \
   X(int64_t, labels_per_class, -1,                                                                                \
     "labels the training split keeps: -1 every label the data has, 0 none (unsupervised), N per class (seeded, "  \
-    "balanced; the others hidden)", at_least(-1))
+    "balanced; the others hidden)", at_least(-1))                                                                 \
+  X(std::string, key, "", "the array of the examples in an .npz archive (empty: its only array)", any_value())   \
+  X(std::string, labels_key, "",                                                                                  \
+    "the array of the examples' labels in an .npz archive (integers, -1 unknown; empty: none)", any_value())
 // clang-format on
 
 /// The data.* section of a config: which examples, and how they are binarized.
@@ -93,8 +97,10 @@ std::string images_file(const DataOptions& options, Split split);
 /// file. Labels come from the IDX label file beside an IDX images file
 /// (t10k-images-idx3-ubyte -> t10k-labels-idx1-ubyte, gzip or raw) or, with
 /// `label_column` >= 0, from that column of a [N, D] file (whole numbers, -1
-/// for an unknown class), which is then taken out of the examples.
-ImageSet read_images(const std::string& path, int64_t label_column = -1);
+/// for an unknown class), which is then taken out of the examples, or, for an
+/// archive (.npz), from the array `keys.labels_key` names (the examples from
+/// `keys.key`).
+ImageSet read_images(const std::string& path, int64_t label_column = -1, const DataKeys& keys = {});
 
 /// images_file + read_images (with labels from an IDX directory), with
 /// data.limit applied to the training split.

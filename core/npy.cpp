@@ -155,55 +155,91 @@ NpyHeader parse_npy_header(const std::string& header, const std::string& path) {
   return out;
 }
 
+namespace {
+
+/// Where an .npy file's header lies: its length and the offset of the dict.
+struct NpyPrefix {
+  uint64_t header_len = 0, offset = 0;
+};
+
+/// The magic string, version and header length of the first `available`
+/// bytes (10 are enough for version 1, 12 for versions 2 and 3).
+NpyPrefix parse_npy_prefix(const char* bytes, uint64_t available, const std::string& path) {
+  if (available < 10 || std::memcmp(bytes, "\x93NUMPY", 6) != 0)
+    fail("{} is not a .npy file: it does not start with the \\x93NUMPY magic string", path);
+  const int major = static_cast<unsigned char>(bytes[6]);
+  NpyPrefix prefix;
+  if (major == 1) {
+    prefix.header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    prefix.offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (available < 12) fail("{} is truncated inside its header", path);
+    for (int i = 3; i >= 0; --i)
+      prefix.header_len = (prefix.header_len << 8) | static_cast<unsigned char>(bytes[8 + i]);
+    prefix.offset = 12;
+  } else {
+    fail("{} uses .npy format version {}, which dgm does not know (1, 2 or 3 expected)", path, major);
+  }
+  if (prefix.header_len > kNpyMaxHeader)
+    fail(
+        "{} has a .npy header of {} bytes, past the {} dgm reads (NumPy writes a few hundred); it is not an array "
+        "that np.save wrote",
+        path, prefix.header_len, kNpyMaxHeader);
+  return prefix;
+}
+
+/// The header's dict, checked: C order, and `found` bytes of data after it,
+/// exactly what the shape and dtype say.
+NpyHeader checked_npy_header(const std::string& header, uint64_t found, const std::string& path) {
+  const NpyHeader parsed = parse_npy_header(header, path);
+  if (parsed.fortran_order)
+    fail("{} is stored in Fortran order; save it in C order, e.g. np.save(path, np.ascontiguousarray(x))", path);
+  const uint64_t expected = parsed.count * parsed.item_bytes;
+  if (found < expected)
+    fail("{} is truncated: its header promises {} bytes of data for shape ({}), the file holds {}", path, expected,
+         fmt::join(parsed.shape, ", "), found);
+  if (found > expected) fail("{} has {} bytes after the data its header describes", path, found - expected);
+  return parsed;
+}
+
+}  // namespace
+
 torch::Tensor read_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open {}: {}", path, std::strerror(errno));
   std::error_code error;
   const uint64_t file_size = std::filesystem::file_size(path, error);
   if (error) fail("cannot read the size of {}: {}", path, error.message());
-  char prefix[12] = {};
-  in.read(prefix, 10);
-  if (in.gcount() < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0)
-    fail("{} is not a .npy file: it does not start with the \\x93NUMPY magic string", path);
-  const int major = static_cast<unsigned char>(prefix[6]);
-  uint64_t header_len = 0, offset = 0;
-  if (major == 1) {
-    header_len = static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8);
-    offset = 10;
-  } else if (major == 2 || major == 3) {
-    in.read(prefix + 10, 2);
-    if (in.gcount() < 2) fail("{} is truncated inside its header", path);
-    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(prefix[8 + i]);
-    offset = 12;
-  } else {
-    fail("{} uses .npy format version {}, which dgm does not know (1, 2 or 3 expected)", path, major);
-  }
-  if (header_len > kNpyMaxHeader)
-    fail(
-        "{} has a .npy header of {} bytes, past the {} dgm reads (NumPy writes a few hundred); it is not an array "
-        "that np.save wrote",
-        path, header_len, kNpyMaxHeader);
-  if (file_size < offset + header_len) fail("{} is truncated inside its header", path);
-  std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
-  if (static_cast<uint64_t>(in.gcount()) != header_len) fail("{} is truncated inside its header", path);
-  const NpyHeader parsed = parse_npy_header(header, path);
-  if (parsed.fortran_order)
-    fail("{} is stored in Fortran order; save it in C order, e.g. np.save(path, np.ascontiguousarray(x))", path);
+  char bytes[12] = {};
+  in.read(bytes, 12);
+  const NpyPrefix prefix = parse_npy_prefix(bytes, static_cast<uint64_t>(in.gcount()), path);
+  if (file_size < prefix.offset + prefix.header_len) fail("{} is truncated inside its header", path);
+  std::string header(prefix.header_len, '\0');
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(prefix.offset));
+  in.read(header.data(), static_cast<std::streamsize>(prefix.header_len));
+  if (static_cast<uint64_t>(in.gcount()) != prefix.header_len) fail("{} is truncated inside its header", path);
   // Sizes are checked against the file before anything is allocated.
-  const uint64_t data_start = offset + header_len;
+  const uint64_t data_start = prefix.offset + prefix.header_len;
+  const NpyHeader parsed = checked_npy_header(header, file_size - data_start, path);
   const uint64_t expected = parsed.count * parsed.item_bytes;
-  const uint64_t found = file_size - data_start;
-  if (found < expected)
-    fail("{} is truncated: its header promises {} bytes of data for shape ({}), the file holds {}", path, expected,
-         fmt::join(parsed.shape, ", "), found);
-  if (found > expected) fail("{} has {} bytes after the data its header describes", path, found - expected);
   auto tensor = torch::empty(parsed.shape, torch::TensorOptions().dtype(parsed.dtype));
   if (expected > 0) {
     in.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(expected));
     if (static_cast<uint64_t>(in.gcount()) != expected)
       fail("{} could not be read to its end: {}", path, std::strerror(errno));
   }
+  return tensor;
+}
+
+torch::Tensor parse_npy(const std::string& bytes, const std::string& name) {
+  const NpyPrefix prefix = parse_npy_prefix(bytes.data(), bytes.size(), name);
+  if (bytes.size() < prefix.offset + prefix.header_len) fail("{} is truncated inside its header", name);
+  const uint64_t data_start = prefix.offset + prefix.header_len;
+  const NpyHeader parsed =
+      checked_npy_header(bytes.substr(prefix.offset, prefix.header_len), bytes.size() - data_start, name);
+  auto tensor = torch::empty(parsed.shape, torch::TensorOptions().dtype(parsed.dtype));
+  if (tensor.numel() > 0) std::memcpy(tensor.data_ptr(), bytes.data() + data_start, parsed.count * parsed.item_bytes);
   return tensor;
 }
 

@@ -36,6 +36,10 @@ NpyHeader parse_npy_header(const std::string& header, const std::string& path);
 /// the header and the file's size before anything is allocated or read.
 torch::Tensor read_npy(const std::string& path);
 
+/// The bytes of a .npy file (a record of an .npz archive) as a CPU tensor,
+/// with read_npy's checks; `name` names it in errors.
+torch::Tensor parse_npy(const std::string& bytes, const std::string& name);
+
 /// Writes a float32, float64, uint8 or int64 CPU tensor as .npy (version 1),
 /// atomically.
 void write_npy(const std::string& path, const torch::Tensor& data);

@@ -1,15 +1,13 @@
 #pragma once
 // The zip archives that torch.save, torch.jit.save and torch::save write,
-// read record by record without LibTorch: sizes from the central directory
-// (core/zip_directory.h) checked against the file and the memory limit
-// before anything is allocated, the bytes after each local header, and
-// their CRC-32 compared, so flipped bits or a cut copy are named.
+// read record by record without LibTorch (core/zip_archive.h: sizes checked
+// against the file and the memory limit before anything is allocated, each
+// record's CRC-32 compared): the records below ARCHIVE/.
 
-#include <fstream>
-#include <map>
 #include <string>
+#include <vector>
 
-#include "core/zip_directory.h"
+#include "core/zip_archive.h"
 
 namespace dgm {
 
@@ -19,7 +17,7 @@ class TorchArchive {
   /// with ARCHIVE/data.pkl.
   explicit TorchArchive(const std::string& path);
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return zip_.path(); }
   /// True for TorchScript archives (they hold ARCHIVE/constants.pkl and code).
   bool is_torchscript() const { return torchscript_; }
   /// The records' names below ARCHIVE/, in name order.
@@ -36,14 +34,7 @@ class TorchArchive {
 
  private:
   const ZipEntry& entry(const std::string& record) const;
-  /// A stored record's two sizes must agree.
-  void check_stored_size(const ZipEntry& found) const;
-  /// Reads the record's local header and seeks past it to its bytes.
-  void seek_to_data(const ZipEntry& found);
-  std::string inflate_record(const std::string& stored, const ZipEntry& found) const;
-  std::string path_;
-  std::ifstream in_;
-  std::map<std::string, ZipEntry> entries_;
+  ZipArchive zip_;
   std::string prefix_;
   bool torchscript_ = false;
 };

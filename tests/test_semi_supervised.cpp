@@ -83,13 +83,6 @@ TrainValidation few_labels(int64_t n, int64_t per_class) {
   return split;
 }
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 TEST(SemiSupervisedTraining, ResumeEqualsAnUninterruptedRunAndValidationReportsAccuracy) {
   auto data = few_labels(1000, 3);  // 800 training examples, 30 labelled
   TrainerOptions options = test::quiet_trainer(2, 50);
@@ -113,7 +106,7 @@ TEST(SemiSupervisedTraining, ResumeEqualsAnUninterruptedRunAndValidationReportsA
   auto b = second->named_parameters();
   for (const auto& item : straight->named_parameters())
     EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  const auto metrics = lines_of(straight_dir + "/metrics.jsonl");
+  const auto metrics = test::lines_of(straight_dir + "/metrics.jsonl");
   ASSERT_EQ(metrics.size(), 2u);
   EXPECT_NE(metrics[1].find("\"val_class_elbo_k1\""), std::string::npos) << metrics[1];
   EXPECT_NE(metrics[1].find("\"val_accuracy\""), std::string::npos) << metrics[1];

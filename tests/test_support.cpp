@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <vector>
 
@@ -266,6 +267,13 @@ torch::Tensor LinearGaussianModel::exact_log_marginal(const torch::Tensor& x, co
       DiagNormal(torch::zeros_like(x), torch::full_like(x, std::sqrt(a_ * a_ + s_ * s_))).log_prob_elements(x);
   if (mask.defined()) elements = elements * mask;
   return elements.sum(-1);
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace dgm::test

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/dataset.h"
 #include "estimators/estimator_options.h"
@@ -50,6 +51,9 @@ nlohmann::json json_of(const CommandResult& result);
 
 /// The message of the dgm::Error that `action` throws, or "(no error)".
 std::string error_message_of(const std::function<void()>& action);
+
+/// The lines of a text file (none when it cannot be read).
+std::vector<std::string> lines_of(const std::string& path);
 
 /// The first n Fashion-MNIST images of `split`, binarized with a fixed seed.
 torch::Tensor binary_fashion_mnist(int64_t n, Split split = Split::kTrain);

@@ -51,13 +51,6 @@ TrainResult fit_into(const std::string& dir, Vae& vae, Objective objective, cons
   return trainer.fit(data.train, data.validation);
 }
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 /// The ELBO, broken on purpose at its `trigger`-th training call (or
 /// validation call): NaN, or SIGINT.
 struct Fault {
@@ -99,7 +92,7 @@ TEST(Trainer, ShortRunRaisesTheValidationElboAndWritesMetrics) {
   EXPECT_FALSE(result.interrupted);
   EXPECT_EQ(result.epochs_completed, 3);
   EXPECT_GT(result.last_validation, before + 50.0) << "before " << before << ", after " << result.last_validation;
-  const auto lines = lines_of(dir + "/metrics.jsonl");
+  const auto lines = test::lines_of(dir + "/metrics.jsonl");
   ASSERT_EQ(lines.size(), 3u);
   for (const char* key : {"\"epoch\"", "\"step\"", "\"train_loss\"", "\"val_elbo\"", "\"images_per_s\"", "\"seconds\""})
     EXPECT_NE(lines[2].find(key), std::string::npos) << key;
@@ -134,8 +127,8 @@ TEST(Trainer, ResumeEqualsAnUninterruptedRun) {
 
   auto a = straight->named_parameters(), b = second->named_parameters();
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  const auto straight_metrics = lines_of(straight_dir + "/metrics.jsonl");
-  const auto resumed_metrics = lines_of(resumed_dir + "/metrics.jsonl");
+  const auto straight_metrics = test::lines_of(straight_dir + "/metrics.jsonl");
+  const auto resumed_metrics = test::lines_of(resumed_dir + "/metrics.jsonl");
   ASSERT_EQ(straight_metrics.size(), 2u);
   ASSERT_EQ(resumed_metrics.size(), 2u);
   auto without_timing = [](const std::string& line) { return line.substr(line.find("\"step\"")); };
@@ -199,7 +192,7 @@ TEST(Trainer, CtrlCDuringTheLastValidationStopsWithTheEpochSaved) {
   EXPECT_TRUE(result.interrupted);
   EXPECT_EQ(result.step, 16);
   EXPECT_EQ(result.epochs_completed, 2);
-  EXPECT_EQ(lines_of(dir + "/metrics.jsonl").size(), 2u);
+  EXPECT_EQ(test::lines_of(dir + "/metrics.jsonl").size(), 2u);
   Vae reloaded = small_vae(5);
   EXPECT_EQ(load_checkpoint(last_checkpoint_path(dir), *reloaded).step, 16);
 }
@@ -215,7 +208,7 @@ TEST(Trainer, AStopAtAnEpochsEndStillValidatesThatEpoch) {
   const TrainResult result = fit_into(dir, vae, test::objective_named("elbo"), options, data);
   EXPECT_TRUE(result.interrupted);
   EXPECT_EQ(result.step, 8);
-  EXPECT_EQ(lines_of(dir + "/metrics.jsonl").size(), 1u);
+  EXPECT_EQ(test::lines_of(dir + "/metrics.jsonl").size(), 1u);
 }
 
 }  // namespace
