@@ -96,6 +96,15 @@ def main():
     for name, array in arrays.items():
         put("npy", name, npy_bytes(array))
 
+    x = (np.arange(24, dtype=np.float32) + 0.5).reshape(6, 4)
+    for name, save in (("stored", np.savez), ("deflated", np.savez_compressed)):
+        buffer = io.BytesIO()
+        save(buffer, x=x, y=np.array([0, 1, 2, -1, 1, 0], dtype=np.int64), extra=np.array([7, 9], dtype=np.uint8))
+        put("npz", name, buffer.getvalue())
+    buffer = io.BytesIO()
+    np.savez(buffer, np.arange(12, dtype=np.uint8).reshape(3, 2, 2))
+    put("npz", "single", buffer.getvalue())
+
     put("csv", "plain", "0.1,0.2,0.3\n0.4,0.5,0.6\n")
     put("csv", "header", "a,b\n1,2\n3,4\n")
     put("csv", "spaces_crlf", " 1 , 2 \r\n3,4\r\n")
