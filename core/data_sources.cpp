@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/cifar.h"
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/idx.h"
@@ -29,6 +30,16 @@ DataSourceRegistry with_builtin_sources() {
                   return file;
                 }});
   registry.add({"csv", "comma-separated numbers", {".csv"}, read_csv});
+  registry.add({"cifar",
+                "CIFAR-10/100 binary batches",
+                {".bin"},
+                [](const std::string& path) { return read_cifar(path).x; },
+                [](const std::string& path, const DataKeys& keys) {
+                  if (!keys.empty())
+                    fail("{} is a CIFAR batch: data.key and data.labels_key name arrays of an .npz archive; unset them",
+                         path);
+                  return read_cifar(path);
+                }});
   registry.add({"idx", "MNIST's IDX files, gzip or raw", {"-ubyte", "-ubyte.gz", ".idx", ".idx.gz"}, read_idx});
   return registry;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/cifar.h"
 #include "core/data_sources.h"
 #include "core/error.h"
 #include "core/idx.h"
@@ -18,7 +19,7 @@ namespace {
 std::string missing_data_hint(const std::string& path) {
   if (path.rfind(kFashionMnistDir, 0) == 0)
     return "; it comes with Debian's package dataset-fashion-mnist: apt-get install dataset-fashion-mnist";
-  return "; set data.path to an IDX directory or a data file (IDX, NPY, CSV)";
+  return "; set data.path to an IDX or CIFAR directory or a data file (IDX, NPY, NPZ, CSV, CIFAR .bin)";
 }
 
 }  // namespace
@@ -39,7 +40,7 @@ ImageSet load_examples(DataOptions options, const std::string& path, Split split
   std::error_code ec;
   ImageSet set;
   if (!path.empty() && !fs::is_directory(path, ec)) {
-    set = read_images(path, options.label_column);
+    set = read_images(path, options.label_column, {options.key, options.labels_key});
   } else {
     if (!path.empty()) options.path = path;
     set = load_images(options, split);
@@ -72,6 +73,18 @@ std::string images_file(const DataOptions& options, Split split) {
   if (fs::is_directory(options.path, ec)) {
     const std::string stem = idx_stem(split);
     auto found = find_idx(options.path, stem);
+    // A CIFAR directory: its training split is every data_batch_N.bin (the
+    // directory stands for them), its test split test_batch.bin (test.bin).
+    if (found.empty()) {
+      const auto batches = cifar_batches(options.path, split == Split::kTrain);
+      if (batches.size() > 1) return options.path;
+      if (batches.size() == 1) {
+        if (!fs::exists(batches[0], ec))
+          fail("CIFAR directory {} has no {} for the {} split", options.path, fs::path(batches[0]).filename().string(),
+               to_string(split));
+        return batches[0];
+      }
+    }
     if (found.empty())
       fail("data directory {} has no {}[.gz] for the {} split{}", options.path, stem, to_string(split),
            missing_data_hint(options.path));
@@ -153,7 +166,16 @@ torch::Tensor labels_array(const torch::Tensor& labels, int64_t count, const std
 }  // namespace
 
 ImageSet read_images(const std::string& path, int64_t label_column, const DataKeys& keys) {
-  DataFile file = read_data(path, keys);
+  std::error_code ec;
+  DataFile file;
+  if (fs::is_directory(path, ec)) {  // a CIFAR directory's training batches
+    const auto batches = cifar_batches(path, true);
+    if (batches.empty()) fail("{} is a directory without CIFAR batches (data_batch_1.bin, ...)", path);
+    if (!keys.empty()) fail("{}: data.key and data.labels_key name arrays of an .npz archive; unset them", path);
+    file = read_cifar_batches(batches);
+  } else {
+    file = read_data(path, keys);
+  }
   torch::Tensor raw = file.x;
   if (raw.dim() < 2 || raw.dim() > 4)
     fail("{} has shape {}: expected [N, D], [N, H, W] or [N, C, H, W]", path, c10::str(raw.sizes()));

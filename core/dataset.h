@@ -31,8 +31,9 @@ DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"})
 // clang-format off
 #define DGM_DATA_OPTIONS(X)                                                                                       \
   X(std::string, path, kFashionMnistDir,                                                                          \
-    "an IDX directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]) or one data file of training "  \
-    "examples (IDX, NPY, NPZ, CSV)", any_value())                                                                 \
+    "an IDX directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]), a CIFAR-10/100 directory "     \
+    "(data_batch_N.bin and test_batch.bin, or train.bin and test.bin) or one data file of training examples "    \
+    "(IDX, NPY, NPZ, CSV, CIFAR .bin)", any_value())                                                              \
   X(std::string, test_path, "", "the test examples when path is a single file", any_value())                     \
   X(Binarization, binarize, Binarization::kDynamic,                                                               \
     "dynamic (resampled every epoch), fixed (seeded, once) or none", any_value())                                 \
