@@ -46,6 +46,7 @@ Command add_traverse_command(CLI::App& parent);
 Command add_interpolate_command(CLI::App& parent);
 Command add_probe_command(CLI::App& parent);
 Command add_bdmc_command(CLI::App& parent);
+Command add_plot_command(CLI::App& parent);
 
 /// A mistake in how a command was called (a missing model source, options
 /// that do not go together): printed with the usage line, exit status 2.

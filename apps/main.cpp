@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
       dgm::add_estimate_command(app),    dgm::add_inpaint_command(app), dgm::add_gmm_command(app),
       dgm::add_export_command(app),      dgm::add_import_command(app),  dgm::add_config_command(app),
       dgm::add_attributes_command(app),  dgm::add_edit_command(app),    dgm::add_traverse_command(app),
-      dgm::add_interpolate_command(app), dgm::add_probe_command(app),   dgm::add_bdmc_command(app)};
+      dgm::add_interpolate_command(app), dgm::add_probe_command(app),   dgm::add_bdmc_command(app),
+      dgm::add_plot_command(app)};
   std::string memory_limit;
   for (auto& command : commands) add_memory_limit_option(*command.app, memory_limit);
   try {

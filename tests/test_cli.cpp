@@ -24,7 +24,7 @@ const std::string kTinySets =
 TEST(Cli, HelpListsEveryCommandAndEveryCommandHasHelp) {
   auto result = run_dgm("--help");
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* command : {"train", "eval", "sample", "config", "bdmc"}) {
+  for (const char* command : {"train", "eval", "sample", "config", "bdmc", "plot"}) {
     EXPECT_NE(result.output.find(command), std::string::npos) << command;
     auto sub = run_dgm(std::string(command) + " --help");
     EXPECT_EQ(sub.exit_code, 0) << command;
@@ -120,6 +120,34 @@ TEST(Cli, ConvolutionalVaeTrainsAndEvaluates) {
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   auto sample = run_dgm("sample --run " + dir + "/run --n 4 --out " + dir + "/s.png");
   EXPECT_EQ(sample.exit_code, 0) << sample.output;
+}
+
+TEST(Cli, PlotDrawsTheCurvesOfARun) {
+  const auto dir = test::make_temp_dir("plot");
+  const auto run = dir + "/run";
+  auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + kTinySets + " --out " + run);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto plot = run_dgm("plot --run " + run);
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_NE(plot.output.find("2 epochs of " + run + " (train_loss, val_elbo) drawn to " + run + "/curves.png"),
+            std::string::npos)
+      << plot.output;
+  EXPECT_EQ(plot.output.find("Warning"), std::string::npos) << "gnuplot had nothing to complain of: " << plot.output;
+  const auto picture = read_png(run + "/curves.png");
+  EXPECT_EQ(picture.size(0), 520);
+  EXPECT_EQ(picture.size(1), 800);
+  EXPECT_GT(picture.to(torch::kFloat32).std().item<double>(), 0.0) << "something was drawn";
+
+  // An edited metrics.jsonl is named with its line; a directory without one says so.
+  std::ofstream(run + "/metrics.jsonl", std::ios::app) << "{not json\n";
+  auto edited = run_dgm("plot --run " + run + " --out " + dir + "/edited.png");
+  EXPECT_EQ(edited.exit_code, 1);
+  EXPECT_NE(edited.output.find(run + "/metrics.jsonl:3 is not a line of epoch metrics"), std::string::npos)
+      << edited.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/edited.png"));
+  auto empty = run_dgm("plot --run " + dir);
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.output.find("has no metrics.jsonl"), std::string::npos) << empty.output;
 }
 
 TEST(Cli, EvalOfAMissingRunSaysSo) {
