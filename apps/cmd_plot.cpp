@@ -98,7 +98,8 @@ int run_plot(const PlotArgs& args) {
     }
     std::string script = fmt::format(
         "set terminal pngcairo size {},520 font ',11'\nset output {}\n{}"
-        "set xrange [{}:{}]\nset grid\nset key top right\nset xlabel 'epoch'\nset ylabel 'nats per example (lower is better)'\n"
+        "set xrange [{}:{}]\nset grid\nset key top right\nset xlabel 'epoch'\nset ylabel 'nats per example (lower is "
+        "better)'\n"
         "set title {}\nplot {}\n",
         accuracy ? 1400 : 800, gnuplot_quoted(png), accuracy ? "set multiplot layout 1,2\n" : "",
         epochs.front().epoch - 0.5, epochs.back().epoch + 0.5,
