@@ -70,29 +70,21 @@ void GradientBuckets::all_reduce(Collectives& group, std::vector<double>& riders
   if (buffers_.empty()) return;
   torch::NoGradGuard no_grad;
   // A gradient that is no longer a view (replaced, or undefined on a process
-  // whose part of the batch was empty) is copied in: an undefined one counts
-  // as zeros.
-  std::vector<bool> copied(slots_.size(), false);
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    auto& slot = slots_[i];
+  // whose part of the batch was empty; that counts as zeros) is copied in
+  // and is a view again from here on.
+  for (auto& slot : slots_) {
     if (is_view_of_its_buffer(slot)) continue;
     auto place = buffers_[slot.buffer].slice(0, slot.offset, slot.offset + slot.parameter.numel());
     if (slot.parameter.grad().defined())
       place.copy_(slot.parameter.grad().reshape({-1}));
     else
       place.zero_();
-    copied[i] = true;
+    slot.parameter.mutable_grad() = place.view_as(slot.parameter);
   }
   auto& last = buffers_.back();
   const int64_t first_rider = last.numel() - riders_;
   if (riders_ > 0) last.slice(0, first_rider).copy_(torch::tensor(riders, torch::kFloat64).to(last.options()));
   for (auto& buffer : buffers_) group.all_reduce_sum(buffer);
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    if (!copied[i]) continue;
-    auto& slot = slots_[i];
-    auto place = buffers_[slot.buffer].slice(0, slot.offset, slot.offset + slot.parameter.numel());
-    slot.parameter.mutable_grad() = place.view_as(slot.parameter);  // a view again from here on
-  }
   if (riders_ > 0) {
     auto sums = last.slice(0, first_rider).to(torch::kCPU, torch::kFloat64);
     for (int64_t r = 0; r < riders_; ++r) riders[static_cast<std::size_t>(r)] = sums[r].item<double>();

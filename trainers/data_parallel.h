@@ -36,8 +36,8 @@ class GradientBuckets {
   /// Each gradient summed over the processes, in place, and the riders with
   /// them: `riders` (as many as the constructor said) are this process's
   /// numbers before and the sums after. A gradient that something replaced
-  /// by another tensor (not a view any more) is summed all the same, copied
-  /// in and out. The riders travel in the gradients' dtype (float32 counts
+  /// by another tensor (not a view any more) is copied in, summed, and a
+  /// view again from then on. The riders travel in the gradients' dtype (float32 counts
   /// exactly to 2^24).
   void all_reduce(Collectives& group, std::vector<double>& riders);
 
