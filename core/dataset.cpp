@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "core/cifar.h"
 #include "core/data_sources.h"
@@ -129,6 +130,14 @@ torch::Tensor read_label_file(const std::string& labels_path, int64_t count, con
   return labels.to(torch::kLong);
 }
 
+/// The first of `values` (float64 [N]) that is not a label (a whole number
+/// from -1 up), or nullopt.
+std::optional<int64_t> first_bad_label(const torch::Tensor& values) {
+  auto bad = (values != values.round()) | (values < -1) | ~torch::isfinite(values);
+  if (!bad.any().item<bool>()) return std::nullopt;
+  return bad.nonzero()[0][0].item<int64_t>();
+}
+
 /// Column `column` of a [N, D] file as int64 labels (-1 = unknown class).
 torch::Tensor label_column_of(const torch::Tensor& raw, int64_t column, const std::string& path) {
   if (raw.dim() != 2)
@@ -137,12 +146,9 @@ torch::Tensor label_column_of(const torch::Tensor& raw, int64_t column, const st
   if (column >= raw.size(1))
     fail("data.label_column = {}, but {} has only {} columns (0 .. {})", column, path, raw.size(1), raw.size(1) - 1);
   auto values = raw.select(1, column).to(torch::kFloat64);
-  auto bad = (values != values.round()) | (values < -1) | ~torch::isfinite(values);
-  if (bad.any().item<bool>()) {
-    const int64_t row = bad.nonzero()[0][0].item<int64_t>();
+  if (const auto row = first_bad_label(values))
     fail("{}: row {} has {} in the label column {}: a label is a class 0, 1, 2, ... (or -1 for an unknown class)", path,
-         row + 1, values[row].item<double>(), column);
-  }
+         *row + 1, values[*row].item<double>(), column);
   return values.to(torch::kLong);
 }
 
@@ -154,12 +160,9 @@ torch::Tensor labels_array(const torch::Tensor& labels, int64_t count, const std
     fail("{}: the labels '{}' (data.labels_key) have shape {}, but the examples are {}: one label per example", path,
          key, c10::str(labels.sizes()), count);
   auto values = labels.to(torch::kFloat64);
-  auto bad = (values != values.round()) | (values < -1) | ~torch::isfinite(values);
-  if (bad.any().item<bool>()) {
-    const int64_t row = bad.nonzero()[0][0].item<int64_t>();
-    fail("{}: label {} of '{}' is {}: a label is a class 0, 1, 2, ... (or -1 for an unknown class)", path, row, key,
-         values[row].item<double>());
-  }
+  if (const auto row = first_bad_label(values))
+    fail("{}: label {} of '{}' is {}: a label is a class 0, 1, 2, ... (or -1 for an unknown class)", path, *row, key,
+         values[*row].item<double>());
   return values.to(torch::kLong);
 }
 
