@@ -23,9 +23,10 @@ void write_samples_png(LatentVariableModel& model, int64_t n, const std::vector<
 
 void write_reconstructions_png(LatentVariableModel& model, const torch::Tensor& x,
                                const std::vector<int64_t>& image_shape, const std::string& path) {
-  constexpr int64_t kColumns = 8;
+  // Rows of 8, or one row of them all when a small validation split has fewer.
+  const int64_t kColumns = std::min<int64_t>(8, x.size(0));
+  TORCH_CHECK(kColumns > 0, "write_reconstructions_png needs at least one example");
   const int64_t n = (x.size(0) / kColumns) * kColumns;
-  TORCH_CHECK(n > 0, "write_reconstructions_png needs at least ", kColumns, " examples");
   auto originals = x.slice(0, 0, n);
   auto reconstructions = reconstruct(model, originals);
   // [rows, 8, D] pairs interleaved row by row: originals, then their reconstructions.

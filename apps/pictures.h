@@ -16,7 +16,8 @@ namespace dgm {
 void write_samples_png(LatentVariableModel& model, int64_t n, const std::vector<int64_t>& image_shape,
                        const std::string& path);
 
-/// Rows alternate originals and their reconstructions, 8 per row.
+/// Rows alternate originals and their reconstructions, 8 per row (all of x in
+/// one row when it has fewer than 8).
 void write_reconstructions_png(LatentVariableModel& model, const torch::Tensor& x,
                                const std::vector<int64_t>& image_shape, const std::string& path);
 

@@ -10,6 +10,8 @@
 #include "core/data_sources.h"
 #include "core/error.h"
 #include "core/idx.h"
+#include "core/image_folder.h"
+#include "core/memory_budget.h"
 #include "core/random.h"
 
 namespace dgm {
@@ -20,7 +22,25 @@ namespace {
 std::string missing_data_hint(const std::string& path) {
   if (path.rfind(kFashionMnistDir, 0) == 0)
     return "; it comes with Debian's package dataset-fashion-mnist: apt-get install dataset-fashion-mnist";
-  return "; set data.path to an IDX or CIFAR directory or a data file (IDX, NPY, NPZ, CSV, CIFAR .bin)";
+  return "; set data.path to an IDX or CIFAR directory, an image folder or a data file (IDX, NPY, NPZ, CSV, CIFAR "
+         ".bin)";
+}
+
+/// An image folder's split: its train/ subfolder, or test/ (else val/).
+std::string image_folder_split(const std::string& dir, Split split) {
+  std::error_code ec;
+  const fs::path root(dir);
+  if (!fs::is_directory(root / "train", ec) || !is_image_folder((root / "train").string())) return "";
+  if (split == Split::kTrain) return (root / "train").string();
+  for (const char* name : {"test", "val"})
+    if (fs::is_directory(root / name, ec)) return (root / name).string();
+  fail("image folder {} has a train/ subfolder but no test/ or val/ for the test split", dir);
+}
+
+/// Whether `dir` is itself one split's pictures: an image folder that is not
+/// the root of an IDX, CIFAR or split image folder.
+bool is_leaf_image_folder(const std::string& dir) {
+  return cifar_batches(dir, true).empty() && image_folder_split(dir, Split::kTrain).empty() && is_image_folder(dir);
 }
 
 }  // namespace
@@ -40,8 +60,8 @@ int64_t ImageSet::labelled() const { return labels.defined() ? (labels >= 0).sum
 ImageSet load_examples(DataOptions options, const std::string& path, Split split, int64_t n) {
   std::error_code ec;
   ImageSet set;
-  if (!path.empty() && !fs::is_directory(path, ec)) {
-    set = read_images(path, options.label_column, {options.key, options.labels_key});
+  if (!path.empty() && (!fs::is_directory(path, ec) || is_leaf_image_folder(path))) {
+    set = read_images(path, options);
   } else {
     if (!path.empty()) options.path = path;
     set = load_images(options, split);
@@ -84,6 +104,19 @@ std::string images_file(const DataOptions& options, Split split) {
           fail("CIFAR directory {} has no {} for the {} split", options.path, fs::path(batches[0]).filename().string(),
                to_string(split));
         return batches[0];
+      }
+    }
+    if (found.empty()) {
+      if (auto pictures = image_folder_split(options.path, split); !pictures.empty()) return pictures;
+      if (is_image_folder(options.path)) {
+        if (split == Split::kTrain) return options.path;
+        if (options.test_path.empty())
+          fail(
+              "data.path {} is an image folder of one split, so data.test_path must name the test pictures' folder "
+              "(or give it train/ and test/ subfolders)",
+              options.path);
+        if (!fs::exists(options.test_path, ec)) fail("test data {} does not exist", options.test_path);
+        return options.test_path;
       }
     }
     if (found.empty())
@@ -169,13 +202,30 @@ torch::Tensor labels_array(const torch::Tensor& labels, int64_t count, const std
 }  // namespace
 
 ImageSet read_images(const std::string& path, int64_t label_column, const DataKeys& keys) {
+  DataOptions options;
+  options.label_column = label_column;
+  options.key = keys.key;
+  options.labels_key = keys.labels_key;
+  return read_images(path, options);
+}
+
+ImageSet read_images(const std::string& path, const DataOptions& options) {
+  const int64_t label_column = options.label_column;
+  const DataKeys keys{options.key, options.labels_key};
   std::error_code ec;
   DataFile file;
-  if (fs::is_directory(path, ec)) {  // a CIFAR directory's training batches
-    const auto batches = cifar_batches(path, true);
-    if (batches.empty()) fail("{} is a directory without CIFAR batches (data_batch_1.bin, ...)", path);
+  if (fs::is_directory(path, ec)) {  // a CIFAR directory's training batches, or pictures
     if (!keys.empty()) fail("{}: data.key and data.labels_key name arrays of an .npz archive; unset them", path);
-    file = read_cifar_batches(batches);
+    if (label_column >= 0)
+      fail("{} is a directory: data.label_column names a column of a CSV or NPY table; unset it", path);
+    const auto batches = cifar_batches(path, true);
+    if (!batches.empty()) {
+      file = read_cifar_batches(batches);
+    } else if (is_image_folder(path)) {
+      file = read_image_folder(path, {options.image_size, options.channels, options.strict});
+    } else {
+      fail("{} is a directory without CIFAR batches (data_batch_1.bin, ...) or pictures (an image folder)", path);
+    }
   } else {
     file = read_data(path, keys);
   }
@@ -204,6 +254,10 @@ ImageSet read_images(const std::string& path, int64_t label_column, const DataKe
     if (side * side == raw.size(1)) set.image_shape = {side, side};
   }
   auto flat = raw.reshape({raw.size(0), -1});
+  check_memory(saturating_product({static_cast<uint64_t>(flat.size(0)), static_cast<uint64_t>(flat.size(1)), 4}),
+               fmt::format("the {} examples of {} as float32 ({} values each)", flat.size(0), path, flat.size(1)),
+               "give dgm fewer or smaller examples (data larger than memory is not supported), or raise --memory-limit "
+               "if the machine has the memory");
   if (raw.scalar_type() == torch::kUInt8) {
     set.x = flat.to(torch::kFloat32).div_(255.0);
   } else {
@@ -215,7 +269,7 @@ ImageSet read_images(const std::string& path, int64_t label_column, const DataKe
 }
 
 ImageSet load_images(const DataOptions& options, Split split) {
-  ImageSet set = read_images(images_file(options, split), options.label_column, {options.key, options.labels_key});
+  ImageSet set = read_images(images_file(options, split), options);
   if (split == Split::kTrain && options.limit > 0) set = set.first(options.limit);
   return set;
 }

@@ -32,8 +32,9 @@ DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"})
 #define DGM_DATA_OPTIONS(X)                                                                                       \
   X(std::string, path, kFashionMnistDir,                                                                          \
     "an IDX directory (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz]), a CIFAR-10/100 directory "     \
-    "(data_batch_N.bin and test_batch.bin, or train.bin and test.bin) or one data file of training examples "    \
-    "(IDX, NPY, NPZ, CSV, CIFAR .bin)", any_value())                                                              \
+    "(data_batch_N.bin and test_batch.bin, or train.bin and test.bin), an image folder (class subfolders of "    \
+    "PNG/JPEG pictures; its train/ and test/ or val/ subfolders are the splits) or one data file of training "   \
+    "examples (IDX, NPY, NPZ, CSV, CIFAR .bin)", any_value())                                                     \
   X(std::string, test_path, "", "the test examples when path is a single file", any_value())                     \
   X(Binarization, binarize, Binarization::kDynamic,                                                               \
     "dynamic (resampled every epoch), fixed (seeded, once) or none", any_value())                                 \
@@ -47,7 +48,15 @@ DGM_ENUM_NAMES(Split, "split", {Split::kTest, "test"}, {Split::kTrain, "train"})
     "balanced; the others hidden)", at_least(-1))                                                                 \
   X(std::string, key, "", "the array of the examples in an .npz archive (empty: its only array)", any_value())   \
   X(std::string, labels_key, "",                                                                                  \
-    "the array of the examples' labels in an .npz archive (integers, -1 unknown; empty: none)", any_value())
+    "the array of the examples' labels in an .npz archive (integers, -1 unknown; empty: none)", any_value())      \
+  X(int64_t, image_size, 0,                                                                                       \
+    "an image folder's pictures resized (bilinear, antialiased) to this shorter side and centre-cropped square "  \
+    "(0 = keep their size, which must be one)", at_least(0))                                                      \
+  X(int64_t, channels, 0, "an image folder's pictures as 1 (grey) or 3 (RGB) channels (0 = 3 if any has colour)", \
+    at_least(0))                                                                                                  \
+  X(bool, strict, false,                                                                                          \
+    "an image folder's unreadable picture is an error (true) or skipped with a warning naming it (false)",        \
+    any_value())
 // clang-format on
 
 /// The data.* section of a config: which examples, and how they are binarized.
@@ -102,6 +111,12 @@ std::string images_file(const DataOptions& options, Split split);
 /// archive (.npz), from the array `keys.labels_key` names (the examples from
 /// `keys.key`).
 ImageSet read_images(const std::string& path, int64_t label_column = -1, const DataKeys& keys = {});
+
+/// The same with the settings of `options` (label_column, key, labels_key,
+/// and image_size, channels and strict for an image folder, which `path`
+/// may be: core/image_folder.h). Before the examples are made float32 their
+/// size is checked against the memory limit.
+ImageSet read_images(const std::string& path, const DataOptions& options);
 
 /// images_file + read_images (with labels from an IDX directory), with
 /// data.limit applied to the training split.

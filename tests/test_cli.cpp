@@ -150,6 +150,37 @@ TEST(Cli, PlotDrawsTheCurvesOfARun) {
   EXPECT_NE(empty.output.find("has no metrics.jsonl"), std::string::npos) << empty.output;
 }
 
+TEST(Cli, TrainsAndEvaluatesOnAnImageFolder) {
+  namespace fs = std::filesystem;
+  const auto dir = test::make_temp_dir("image_folder_cli");
+  for (int i = 0; i < 12; ++i) {
+    for (const auto& split : {"train", "test"}) {
+      fs::create_directories(fmt::format("{}/{}/wide", dir, split));
+      fs::create_directories(fmt::format("{}/{}/photo", dir, split));
+      fs::copy_file(test::kFixtures + "image_wide.png", fmt::format("{}/{}/wide/{}.png", dir, split, i));
+      fs::copy_file(test::kFixtures + "image_photo.jpg", fmt::format("{}/{}/photo/{}.jpg", dir, split, i));
+    }
+  }
+  std::ofstream(dir + "/train/photo/broken.jpg") << "not a JPEG";
+  const std::string sets = " --set data.path=" + dir +
+                           " --set data.image_size=8 --set data.val_size=4 --set train.epochs=1 --set "
+                           "model.likelihood=gaussian --set data.binarize=none --set model.hidden=[16]";
+  auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + sets + " --out " + dir + "/run");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find(dir + "/train/photo/broken.jpg: not a picture"), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("on 20 examples of " + dir + "/train (4 for validation)"), std::string::npos)
+      << train.output;
+  EXPECT_EQ(read_png(dir + "/run/samples.png").size(2), 3) << "colour pictures give a colour grid";
+  auto eval = run_dgm("eval --run " + dir + "/run --k 10");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("24 examples of " + dir + "/test"), std::string::npos) << eval.output;
+  auto strict = run_dgm("train --quiet --device cpu --config " + kTinyConfig + sets + " --set data.strict=true --out " +
+                        dir + "/strict");
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_NE(strict.output.find("broken.jpg: not a picture stb_image can read"), std::string::npos) << strict.output;
+  EXPECT_FALSE(fs::exists(dir + "/strict/run.json"));
+}
+
 TEST(Cli, EvalOfAMissingRunSaysSo) {
   auto result = run_dgm("eval --run /nonexistent/run");
   EXPECT_EQ(result.exit_code, 1);
