@@ -232,7 +232,7 @@ DataFile read_image_folder(const std::string& dir, const ImageFolderOptions& opt
       }
       const int64_t finished = ++done;
       std::lock_guard<std::mutex> lock(progress_mutex);
-      progress.update(finished, 1, 0.0);
+      progress.update(finished, 1, std::nan(""));
     }
   };
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), count));

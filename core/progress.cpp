@@ -46,6 +46,10 @@ void Progress::finish() {
   }
 }
 
+std::string Progress::loss_text(const char* prefix) const {
+  return std::isnan(loss_) ? std::string() : fmt::format("{}{:.3f}", prefix, loss_);
+}
+
 void Progress::draw(bool final) {
   if (!enabled_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -57,11 +61,11 @@ void Progress::draw(bool final) {
     const int filled = static_cast<int>(fraction * kWidth);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(kWidth, '.');
-    fmt::print(stderr, "\r{} [{}] {}/{} {:.0f} {}/s eta {} loss {:.3f}{}", label_, bar, done_, total_, rate, unit_,
-               final ? format_duration(0) : format_duration(eta), loss_, "   ");
+    fmt::print(stderr, "\r{} [{}] {}/{} {:.0f} {}/s eta {}{}{}", label_, bar, done_, total_, rate, unit_,
+               final ? format_duration(0) : format_duration(eta), loss_text(" loss "), "   ");
   } else {
-    fmt::print(stderr, "{}: {}/{} ({:.0f}%), {:.0f} {}/s, eta {}, loss {:.3f}\n", label_, done_, total_, 100 * fraction,
-               rate, unit_, format_duration(eta), loss_);
+    fmt::print(stderr, "{}: {}/{} ({:.0f}%), {:.0f} {}/s, eta {}{}\n", label_, done_, total_, 100 * fraction, rate,
+               unit_, format_duration(eta), loss_text(", loss "));
   }
   std::fflush(stderr);
 }
