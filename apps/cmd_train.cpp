@@ -88,11 +88,17 @@ int run_train(const TrainArgs& args) {
     seed_everything(derive_seed(config.train.trainer.seed, 0x5a3b1e));
     write_samples_png(*trained.model, 64, all.image_shape, samples);
     write_reconstructions_png(*trained.model, data.validation.x.slice(0, 0, 32), all.image_shape, reconstructions);
+    if (RunTensorBoard* tensorboard = training.tensorboard()) {
+      tensorboard->add_picture("samples", samples, result.step);
+      tensorboard->add_picture("reconstructions", reconstructions, result.step);
+    }
   }
   fmt::print("run directory: {}\n", out);
   fmt::print("  best validation {}: {:.3f} nats (checkpoint {})\n", trainer.objective().name(), result.best_validation,
              trained.checkpoint);
   fmt::print("  metrics:              {}\n", (fs::path(out) / "metrics.jsonl").string());
+  if (training.tensorboard() != nullptr)
+    fmt::print("  tensorboard:          {} (tensorboard --logdir {})\n", training.tensorboard()->path(), out);
   if (!all.image_shape.empty()) {
     fmt::print("  samples:              {}\n", samples);
     fmt::print("  reconstructions:      {}\n", reconstructions);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/npy.h"
 #include "core/png_grid.h"
@@ -179,6 +180,68 @@ TEST(Cli, TrainsAndEvaluatesOnAnImageFolder) {
   EXPECT_EQ(strict.exit_code, 1);
   EXPECT_NE(strict.output.find("broken.jpg: not a picture stb_image can read"), std::string::npos) << strict.output;
   EXPECT_FALSE(fs::exists(dir + "/strict/run.json"));
+}
+
+TEST(Cli, TrainWritesTensorBoardEventsOfItsMetricsAndPictures) {
+  namespace fs = std::filesystem;
+  const auto dir = test::make_temp_dir("tensorboard_cli");
+  const auto run = dir + "/run";
+  auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + kTinySets +
+                       " --set train.log_to=tensorboard --out " + run);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(run))
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) files.push_back(entry.path());
+  ASSERT_EQ(files.size(), 1u) << train.output;
+  EXPECT_NE(train.output.find("tensorboard:          " + files[0]), std::string::npos) << train.output;
+  const auto events = test::read_tensorboard_events(files[0]);
+  const auto metrics = test::lines_of(run + "/metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 2u);
+  int scalars = 0;
+  for (const auto& line : metrics) {
+    const auto epoch = nlohmann::json::parse(line);
+    const int64_t step = epoch["step"];
+    for (const auto& [tag, key] : {std::pair<std::string, std::string>{"train/loss", "train_loss"},
+                                   {"validation/elbo", "val_elbo"},
+                                   {"train/lr", "lr"}}) {
+      bool found = false;
+      for (const auto& event : events) {
+        if (event.tag != tag || event.step != step) continue;
+        found = true;
+        EXPECT_FLOAT_EQ(event.scalar, epoch[key].get<double>()) << tag << " at step " << step;
+        ++scalars;
+      }
+      EXPECT_TRUE(found) << tag << " at step " << step;
+    }
+  }
+  EXPECT_EQ(scalars, 6);
+  for (const auto& name : {"samples", "reconstructions"}) {
+    std::ifstream in(run + "/" + name + ".png", std::ios::binary);
+    const std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto picture = read_png(run + "/" + name + ".png");
+    bool found = false;
+    for (const auto& event : events) {
+      if (event.tag != name) continue;
+      found = true;
+      EXPECT_EQ(event.encoded_image, png) << name;
+      EXPECT_EQ(event.height, picture.size(0));
+      EXPECT_EQ(event.width, picture.size(1));
+      EXPECT_EQ(event.colorspace, picture.size(2));
+    }
+    EXPECT_TRUE(found) << name;
+  }
+  // A resumed run writes a second file that starts by marking the restart.
+  auto resumed = run_dgm("train --quiet --device cpu --resume --out " + run + " --set train.epochs=3");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  std::vector<std::string> after;
+  for (const auto& entry : fs::directory_iterator(run))
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0 && entry.path() != files[0])
+      after.push_back(entry.path());
+  ASSERT_EQ(after.size(), 1u);
+  const auto second = test::read_tensorboard_events(after[0]);
+  ASSERT_GE(second.size(), 2u);
+  EXPECT_EQ(second[1].session_status, 1);
+  EXPECT_EQ(second[1].step, nlohmann::json::parse(metrics[1])["step"].get<int64_t>());
 }
 
 TEST(Cli, EvalOfAMissingRunSaysSo) {

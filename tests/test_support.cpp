@@ -7,13 +7,16 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <system_error>
 #include <vector>
 
 #include "core/error.h"
 #include "core/random.h"
+#include "core/tensorboard.h"
 #include "trainers/trainer.h"
 
 namespace dgm::test {
@@ -274,6 +277,168 @@ std::vector<std::string> lines_of(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+namespace {
+
+/// A protocol buffer being read: keys, varints, fixed-width and length-delimited fields.
+struct WireReader {
+  const std::string& bytes;
+  std::size_t at = 0;
+  bool done() const { return at >= bytes.size(); }
+  uint64_t varint() {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at >= bytes.size()) throw std::runtime_error("varint runs past the message");
+      const auto byte = static_cast<unsigned char>(bytes[at++]);
+      value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    throw std::runtime_error("varint longer than 10 bytes");
+  }
+  uint64_t fixed(int width) {
+    if (at + static_cast<std::size_t>(width) > bytes.size()) throw std::runtime_error("fixed field runs past");
+    uint64_t value = 0;
+    for (int i = 0; i < width; ++i) value |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[at++])) << (8 * i);
+    return value;
+  }
+  std::string delimited() {
+    const auto length = varint();
+    if (at + length > bytes.size()) throw std::runtime_error("length-delimited field runs past");
+    std::string out = bytes.substr(at, length);
+    at += length;
+    return out;
+  }
+  void skip(int wire_type) {
+    if (wire_type == 0)
+      varint();
+    else if (wire_type == 1)
+      fixed(8);
+    else if (wire_type == 2)
+      delimited();
+    else if (wire_type == 5)
+      fixed(4);
+    else
+      throw std::runtime_error("unknown wire type " + std::to_string(wire_type));
+  }
+};
+
+/// TFRecord's masking undone: crc = rotate_left(masked - 0xa282ead8, 15).
+uint32_t unmask(uint32_t masked) {
+  const uint32_t rotated = masked - 0xa282ead8u;
+  return (rotated << 15) | (rotated >> 17);
+}
+
+void decode_image(const std::string& bytes, TensorBoardEvent& event) {
+  WireReader image{bytes};
+  event.has_image = true;
+  while (!image.done()) {
+    const auto key = image.varint();
+    const int field = static_cast<int>(key >> 3), type = static_cast<int>(key & 7);
+    if (field == 1 && type == 0)
+      event.height = static_cast<int64_t>(image.varint());
+    else if (field == 2 && type == 0)
+      event.width = static_cast<int64_t>(image.varint());
+    else if (field == 3 && type == 0)
+      event.colorspace = static_cast<int64_t>(image.varint());
+    else if (field == 4 && type == 2)
+      event.encoded_image = image.delimited();
+    else
+      image.skip(type);
+  }
+}
+
+void decode_summary(const std::string& bytes, TensorBoardEvent& event) {
+  WireReader summary{bytes};
+  while (!summary.done()) {
+    const auto key = summary.varint();
+    if ((key >> 3) != 1 || (key & 7) != 2) {
+      summary.skip(static_cast<int>(key & 7));
+      continue;
+    }
+    const std::string value_bytes = summary.delimited();
+    WireReader value{value_bytes};
+    while (!value.done()) {
+      const auto value_key = value.varint();
+      const int field = static_cast<int>(value_key >> 3), type = static_cast<int>(value_key & 7);
+      if (field == 1 && type == 2) {
+        event.tag = value.delimited();
+      } else if (field == 2 && type == 5) {
+        const auto bits = static_cast<uint32_t>(value.fixed(4));
+        std::memcpy(&event.scalar, &bits, sizeof bits);
+        event.has_scalar = true;
+      } else if (field == 4 && type == 2) {
+        decode_image(value.delimited(), event);
+      } else {
+        value.skip(type);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<TensorBoardEvent> read_tensorboard_events(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<TensorBoardEvent> events;
+  std::size_t at = 0;
+  auto u32 = [&](std::size_t offset) {
+    uint32_t value = 0;
+    for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(static_cast<unsigned char>(file[offset + i])) << (8 * i);
+    return value;
+  };
+  while (at < file.size()) {
+    if (at + 12 > file.size()) {
+      ADD_FAILURE() << path << ": a frame header cut at byte " << at;
+      break;
+    }
+    const std::string length_bytes = file.substr(at, 8);
+    uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= static_cast<uint64_t>(static_cast<unsigned char>(file[at + i])) << (8 * i);
+    EXPECT_EQ(unmask(u32(at + 8)), crc32c(length_bytes)) << path << ": the length's CRC at byte " << at;
+    if (at + 12 + length + 4 > file.size()) {
+      ADD_FAILURE() << path << ": a record of " << length << " bytes runs past the file at byte " << at;
+      break;
+    }
+    const std::string data = file.substr(at + 12, length);
+    EXPECT_EQ(unmask(u32(at + 12 + length)), crc32c(data)) << path << ": the data's CRC at byte " << at;
+    at += 12 + length + 4;
+    TensorBoardEvent event;
+    WireReader reader{data};
+    try {
+      while (!reader.done()) {
+        const auto key = reader.varint();
+        const int field = static_cast<int>(key >> 3), type = static_cast<int>(key & 7);
+        if (field == 1 && type == 1) {
+          const uint64_t bits = reader.fixed(8);
+          std::memcpy(&event.wall_time, &bits, sizeof bits);
+        } else if (field == 2 && type == 0) {
+          event.step = static_cast<int64_t>(reader.varint());
+        } else if (field == 3 && type == 2) {
+          event.file_version = reader.delimited();
+        } else if (field == 5 && type == 2) {
+          decode_summary(reader.delimited(), event);
+        } else if (field == 6 && type == 2) {
+          const std::string log = reader.delimited();
+          WireReader session{log};
+          while (!session.done()) {
+            const auto session_key = session.varint();
+            if (session_key == (1u << 3))
+              event.session_status = static_cast<int64_t>(session.varint());
+            else
+              session.skip(static_cast<int>(session_key & 7));
+          }
+        } else {
+          reader.skip(type);
+        }
+      }
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << path << ": " << error.what();
+    }
+    events.push_back(event);
+  }
+  return events;
 }
 
 }  // namespace dgm::test

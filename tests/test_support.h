@@ -55,6 +55,26 @@ std::string error_message_of(const std::function<void()>& action);
 /// The lines of a text file (none when it cannot be read).
 std::vector<std::string> lines_of(const std::string& path);
 
+/// One event of a TensorBoard event file, as TensorBoard would read it.
+struct TensorBoardEvent {
+  double wall_time = 0.0;
+  int64_t step = 0;
+  std::string file_version;
+  /// Summary values: a scalar's tag and value, or an image's tag, sizes and bytes.
+  std::string tag;
+  bool has_scalar = false;
+  float scalar = 0.0f;
+  bool has_image = false;
+  int64_t height = 0, width = 0, colorspace = 0;
+  std::string encoded_image;
+  int64_t session_status = 0;  ///< SessionLog.status; 1 = START
+};
+
+/// Reads an event file written by core/tensorboard.h with a decoder of its
+/// own: each record's length and data CRCs unmasked and checked against
+/// CRC-32C, each Event's fields decoded. A bad frame or CRC fails the test.
+std::vector<TensorBoardEvent> read_tensorboard_events(const std::string& path);
+
 /// The first n Fashion-MNIST images of `split`, binarized with a fixed seed.
 torch::Tensor binary_fashion_mnist(int64_t n, Split split = Split::kTrain);
 

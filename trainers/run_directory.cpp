@@ -13,6 +13,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/json_numbers.h"
+#include "core/png_grid.h"
 #include "trainers/checkpoint.h"
 
 namespace dgm {
@@ -202,6 +203,26 @@ void RunCheckpoints::on_stop(TrainableModel& model, torch::optim::Optimizer* opt
   save_checkpoint(last_checkpoint_path(dir_), model, optimizer, state);
 }
 
+void RunTensorBoard::on_start(TrainableModel& /*model*/, torch::optim::Optimizer* /*optimizer*/, TrainingState& state) {
+  writer_ = std::make_unique<EventFileWriter>(dir_);
+  if (state.step > 0) writer_->add_restart(state.step);  // after RunCheckpoints restored the state
+}
+
+void RunTensorBoard::on_epoch_end(const EpochReport& report, TrainableModel& /*model*/,
+                                  torch::optim::Optimizer* /*optimizer*/, const TrainingState& /*state*/) {
+  writer_->add_scalar("train/loss", report.train_loss, report.step);
+  for (const auto& [key, value] : report.validation)  // val_elbo -> validation/elbo
+    writer_->add_scalar("validation/" + (key.rfind("val_", 0) == 0 ? key.substr(4) : key), value, report.step);
+  writer_->add_scalar("train/lr", report.lr, report.step);
+  writer_->add_scalar("train/images_per_s", report.images_per_s, report.step);
+}
+
+void RunTensorBoard::add_picture(const std::string& tag, const std::string& png_path, int64_t step) {
+  if (!writer_) return;
+  const torch::Tensor pixels = read_png(png_path);  // [H, W, C]: the sizes the summary states
+  writer_->add_image(tag, read_text_file(png_path), pixels.size(0), pixels.size(1), pixels.size(2), step);
+}
+
 RunTraining::RunTraining(std::string dir, const Config& config, const ImageSet& all, const TrainValidation& data,
                          bool resume, bool progress, Collectives& processes)
     : data_(data), model_(model_to_train(config, all, data)), checkpoints_(dir, resume, processes.is_main()) {
@@ -215,6 +236,10 @@ RunTraining::RunTraining(std::string dir, const Config& config, const ImageSet& 
   options.processes = &processes;
   trainer_ = std::make_unique<Trainer>(model_, Objective(config.train.objective), options);
   trainer_->add_callback(&checkpoints_);
+  if (config.train.trainer.log_to == LogTo::kTensorBoard && processes.is_main()) {
+    tensorboard_ = std::make_unique<RunTensorBoard>(dir);
+    trainer_->add_callback(tensorboard_.get());
+  }
 }
 
 TrainResult RunTraining::fit() { return trainer_->fit(data_.train, data_.validation); }

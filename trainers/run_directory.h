@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/dataset.h"
+#include "core/tensorboard.h"
 #include "models/latent_variable_model.h"
 #include "trainers/config.h"
 #include "trainers/trainer.h"
@@ -74,6 +75,27 @@ class RunCheckpoints : public TrainerCallback {
   bool resume_, writes_;
 };
 
+/// The trainer callback that writes TensorBoard event files into a run
+/// directory (train.log_to: tensorboard): every epoch's training loss,
+/// validation metrics, learning rate and rate as scalars at its step; on
+/// resume a restart marker, so TensorBoard drops what an earlier file logged
+/// past the checkpoint.
+class RunTensorBoard : public TrainerCallback {
+ public:
+  explicit RunTensorBoard(std::string dir) : dir_(std::move(dir)) {}
+  void on_start(TrainableModel& model, torch::optim::Optimizer* optimizer, TrainingState& state) override;
+  void on_epoch_end(const EpochReport& report, TrainableModel& model, torch::optim::Optimizer* optimizer,
+                    const TrainingState& state) override;
+  /// A PNG file of the run (a grid) as an image at `step`.
+  void add_picture(const std::string& tag, const std::string& png_path, int64_t step);
+  /// The event file, once on_start has made it.
+  std::string path() const { return writer_ ? writer_->path() : ""; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<EventFileWriter> writer_;
+};
+
 /// What `dgm train` does between loading the data and drawing its pictures:
 /// the model (model_to_train), config.yaml and run.json in `dir`, and a
 /// trainer that keeps the run's checkpoints and metrics (continuing from
@@ -90,12 +112,15 @@ class RunTraining {
   TrainResult fit();
   const std::shared_ptr<TrainableModel>& model() const { return model_; }
   Trainer& trainer() { return *trainer_; }
+  /// The TensorBoard writer with train.log_to: tensorboard (on rank 0), else nullptr.
+  RunTensorBoard* tensorboard() { return tensorboard_.get(); }
 
  private:
   const TrainValidation& data_;
   std::shared_ptr<TrainableModel> model_;
   std::unique_ptr<Trainer> trainer_;
   RunCheckpoints checkpoints_;
+  std::unique_ptr<RunTensorBoard> tensorboard_;
 };
 
 }  // namespace dgm

@@ -40,6 +40,14 @@
 
 namespace dgm {
 
+/// Where a run directory's epoch metrics go besides metrics.jsonl (which
+/// dgm plot and --resume read, and is always written).
+enum class LogTo {
+  kJsonl,        ///< metrics.jsonl only
+  kTensorBoard,  ///< also TensorBoard event files (core/tensorboard.h) in the run directory
+};
+DGM_ENUM_NAMES(LogTo, "log destination", {LogTo::kJsonl, "jsonl"}, {LogTo::kTensorBoard, "tensorboard"});
+
 // clang-format off
 #define DGM_TRAINER_OPTIONS(X)                                                                                    \
   X(int64_t, epochs, 10, "passes over the training examples", between(1, 1000000))                               \
@@ -59,7 +67,10 @@ namespace dgm {
   X(int64_t, micro_batches, 1,                                                                                    \
     "computes each step's batch in this many parts, one after another, their gradients summed: less memory for "  \
     "the same step; N processes split it into N x micro_batches parts, and 1 process with micro_batches = N "     \
-    "trains as N processes do", between(1, 1 << 16))
+    "trains as N processes do", between(1, 1 << 16))                                                              \
+  X(LogTo, log_to, LogTo::kJsonl,                                                                                 \
+    "jsonl (metrics.jsonl), or tensorboard: also TensorBoard event files in the run directory (scalars every "    \
+    "epoch, the sample and reconstruction grids at the end)", any_value())
 // clang-format on
 
 struct TrainerOptions {
