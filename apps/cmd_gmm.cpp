@@ -29,7 +29,7 @@ DGM_ENUM_NAMES(Criterion, "criterion", {Criterion::kBic, "bic"}, {Criterion::kAi
 namespace {
 
 struct GmmArgs {
-  std::string data, out, model, init_from, plot, components = "1";
+  std::string data, key, out, model, init_from, plot, components = "1";
   EmOptions em;  ///< every EM option, from the command line (components aside)
   Criterion select = Criterion::kBic;
   std::string device = "auto";
@@ -53,9 +53,9 @@ std::pair<int64_t, int64_t> component_range(const std::string& text) {
 }
 
 /// Points and the mask of their observed (non-NaN) entries.
-std::pair<torch::Tensor, torch::Tensor> points_on(const std::string& path, const torch::Device& device,
-                                                  torch::Dtype dtype) {
-  auto points = read_points(path);
+std::pair<torch::Tensor, torch::Tensor> points_on(const std::string& path, const std::string& key,
+                                                  const torch::Device& device, torch::Dtype dtype) {
+  auto points = read_points(path, key);
   auto observed = ~torch::isnan(points);
   auto filled = torch::where(observed, points, torch::zeros_like(points));
   return {filled.to(device, dtype), observed.all().item<bool>() ? torch::Tensor() : observed.to(device, dtype)};
@@ -83,7 +83,7 @@ int run_fit(const GmmArgs& args) {
   // As several processes (torchrun), each reads the file and keeps its
   // shard of the rows (core/collectives.h's shard_of); EM sums the rest.
   Collectives& group = process_group();
-  auto [all_points, all_mask] = points_on(args.data, device, dtype);
+  auto [all_points, all_mask] = points_on(args.data, args.key, device, dtype);
   if (all_points.size(0) < group.size())
     fail("{} has {} points: too few for {} processes (each needs one); run fewer", args.data, all_points.size(0),
          group.size());
@@ -189,7 +189,7 @@ int run_predict(const GmmArgs& args, bool score) {
   const torch::Device device = prepare_device(args.device, 0);
   const torch::Dtype dtype = to_dtype(args.dtype);
   GaussianMixture mixture = load_mixture(args.model, device, dtype);
-  auto [x, mask] = points_on(args.data, device, dtype);
+  auto [x, mask] = points_on(args.data, args.key, device, dtype);
   if (x.size(1) != mixture.data_dim())
     fail("{} has {} columns, but the mixture in {} has {} dimensions", args.data, x.size(1), args.model,
          mixture.data_dim());
@@ -246,7 +246,8 @@ Command add_gmm_command(CLI::App& parent) {
   gmm->require_subcommand(1);
 
   CLI::App* fit = gmm->add_subcommand("fit", "Fit a Gaussian mixture to points (NPY or CSV, one row per point)");
-  fit->add_option("--data", args->data, "Points: .npy or .csv, rows are points")->required();
+  fit->add_option("--data", args->data, "Points: .npy, .npz or .csv, rows are points")->required();
+  fit->add_option("--key", args->key, "The array of the points in an .npz archive of several");
   fit->add_option("--components,-k", args->components, "K, or a range A..B to select by --select (default 1)");
   add_table_options(*fit, option_table<EmOptions>(), args->em, {"components"});
   fit->add_option_function<std::string>(
@@ -267,7 +268,8 @@ Command add_gmm_command(CLI::App& parent) {
   CLI::App* score = gmm->add_subcommand("score", "Log-likelihood of each point (missing values marginalized)");
   for (CLI::App* sub : {predict, score}) {
     sub->add_option("--model,-m", args->model, "Directory written by dgm gmm fit --out")->required();
-    sub->add_option("--data", args->data, "Points: .npy or .csv (NaN = missing)")->required();
+    sub->add_option("--data", args->data, "Points: .npy, .npz or .csv (NaN = missing)")->required();
+    sub->add_option("--key", args->key, "The array of the points in an .npz archive of several");
     sub->add_option("--out,-o", args->out, "Write the result to .npy or .csv (default: print)");
     add_common(*sub, *args);
   }

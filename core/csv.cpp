@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/memory_budget.h"
 #include "core/npy.h"
+#include "core/npz.h"
 
 namespace dgm {
 namespace {
@@ -110,11 +111,13 @@ void write_csv(const std::string& path, const torch::Tensor& data) {
   write_text_atomically(path, text);
 }
 
-torch::Tensor read_points(const std::string& path) {
+torch::Tensor read_points(const std::string& path, const std::string& key) {
   const DataSource* source = data_sources().claiming(path);
   if (source == nullptr)
-    fail("{}: points must be an .npy or .csv file (the kinds dgm reads: {})", path, data_sources().kinds());
-  torch::Tensor points = source->read(path).to(torch::kFloat64);
+    fail("{}: points must be an .npy, .npz or .csv file (the kinds dgm reads: {})", path, data_sources().kinds());
+  const bool archive = source->name == "npz";
+  if (!key.empty() && !archive) fail("{}: --key names an array of an .npz archive; this file has one table", path);
+  torch::Tensor points = (archive ? read_npz(path, key, "--key") : source->read(path)).to(torch::kFloat64);
   if (points.dim() == 1) points = points.unsqueeze(1);
   if (points.dim() != 2) fail("{} has shape {}: points must be [N, D]", path, c10::str(points.sizes()));
   if (points.size(1) == 0) fail("{} has D = 0 columns", path);

@@ -16,9 +16,10 @@ torch::Tensor read_csv(const std::string& path);
 void write_csv(const std::string& path, const torch::Tensor& data);
 
 /// Reads points from a data file whose name a registered reader claims
-/// (core/data_sources.h: .npy, .csv, ...): [N, D] float64; a [N] file is one
-/// column. A name no reader claims is a dgm::Error.
-torch::Tensor read_points(const std::string& path);
+/// (core/data_sources.h: .npy, .npz, .csv, ...): [N, D] float64; a [N] file is
+/// one column. `key` names the array of an .npz archive of several (dgm gmm's
+/// --key). A name no reader claims is a dgm::Error.
+torch::Tensor read_points(const std::string& path, const std::string& key = "");
 
 /// Writes points as NPY or CSV (by extension).
 void write_points(const std::string& path, const torch::Tensor& data);

@@ -27,20 +27,20 @@ std::vector<std::string> keys_of(const ZipArchive& archive) {
 
 std::vector<std::string> npz_keys(const std::string& path) { return keys_of(ZipArchive(path)); }
 
-torch::Tensor read_npz(const std::string& path, const std::string& key) {
+torch::Tensor read_npz(const std::string& path, const std::string& key, const std::string& key_option) {
   ZipArchive archive(path);
   const auto keys = keys_of(archive);
   if (keys.empty()) fail("{} is a zip archive without .npy records: not an .npz file that np.savez wrote", path);
   std::string chosen = key;
   if (chosen.empty()) {
     if (keys.size() > 1)
-      fail("{} holds {} arrays ({}): say which one is the data with data.key", path, keys.size(),
-           fmt::join(keys, ", "));
+      fail("{} holds {} arrays ({}): say which one is the data with {}", path, keys.size(), fmt::join(keys, ", "),
+           key_option);
     chosen = keys.front();
   }
   const std::string record = chosen + kSuffix;
   if (archive.find(record) == nullptr)
-    fail("{} holds no array '{}' (data.key); its arrays: {}", path, chosen, fmt::join(keys, ", "));
+    fail("{} holds no array '{}' ({}); its arrays: {}", path, chosen, key_option, fmt::join(keys, ", "));
   // The record's bytes and the tensor made from them are held at once.
   const ZipEntry& entry = *archive.find(record);
   check_memory(saturating_product({entry.size, 2}) + entry.compressed_size,

@@ -19,6 +19,6 @@ std::vector<std::string> npz_keys(const std::string& path);
 /// shape. An empty key means the archive's only array. A missing key (or an
 /// empty one where there are several arrays) is a dgm::Error that lists the
 /// keys there are and names data.key.
-torch::Tensor read_npz(const std::string& path, const std::string& key);
+torch::Tensor read_npz(const std::string& path, const std::string& key, const std::string& key_option = "data.key");
 
 }  // namespace dgm

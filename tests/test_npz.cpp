@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/csv.h"
 #include "core/data_sources.h"
 #include "core/dataset.h"
 #include "core/npz.h"
@@ -82,6 +83,20 @@ TEST(Npz, KeysChooseTheArraysAndTheLabels) {
   options.labels_key = "y";
   const auto fraction = error_message_of([&] { load_images(options, Split::kTrain); });
   EXPECT_NE(fraction.find("label 2 of 'y' is 0.5: a label is a class 0, 1, 2, ..."), std::string::npos) << fraction;
+}
+
+TEST(Npz, GmmPointsComeFromTheArrayKeyNames) {
+  EXPECT_TRUE(torch::equal(read_points(kStored, "x"), expected_x().to(torch::kFloat64)));
+  // One array needs no key: its [3, 2, 2] reaches the check of the points' shape.
+  const auto single = error_message_of([] { read_points(kSingle); });
+  EXPECT_NE(single.find("has shape [3, 2, 2]: points must be [N, D]"), std::string::npos) << single;
+  const auto several = error_message_of([] { read_points(kStored); });
+  EXPECT_NE(several.find("holds 3 arrays (extra, x, y): say which one is the data with --key"), std::string::npos)
+      << several;
+  const auto missing = error_message_of([] { read_points(kStored, "z"); });
+  EXPECT_NE(missing.find("no array 'z' (--key)"), std::string::npos) << missing;
+  const auto table = error_message_of([] { read_points(test::kFixtures + "lr_features.npy", "x"); });
+  EXPECT_NE(table.find("--key names an array of an .npz archive"), std::string::npos) << table;
 }
 
 TEST(Npz, DamagedArchivesAreNamed) {
