@@ -149,6 +149,11 @@ int run_estimate(EstimateArgs args) {
   const auto mask = make_mask(args.mask, subject.x.size(0), subject.x.size(1), subject.image_shape,
                               derive_seed(*args.subject.seed, 4), subject.x.options());
 
+  // The values each example's estimate covers: its observed ones.
+  const double dims = mask.defined() ? mask.sum().item<double>() / static_cast<double>(subject.x.size(0))
+                                     : static_cast<double>(subject.x.size(1));
+  const bool in_bits = bits_per_dim(model, 0.0, dims).has_value();
+
   const EstimatorEntry& exact_estimator = estimator_registry().at("exact");
   const bool exact_known = has_exact_marginal(model);
   std::optional<double> exact;
@@ -198,6 +203,7 @@ int run_estimate(EstimateArgs args) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / args.repeats;
       nlohmann::json entry{{"mean", mean}, {"sd_over_repeats", spread}, {"seconds_per_repeat", seconds}};
       if (exact) entry["bias"] = mean - *exact;
+      if (in_bits) entry["bits_per_dim"] = *bits_per_dim(model, mean, dims);
       if (!ess.empty()) entry["mean_ess"] = torch::cat(ess).mean().item<double>();
       if (acceptance) {
         nlohmann::json rates = nlohmann::json::array();
@@ -214,9 +220,10 @@ int run_estimate(EstimateArgs args) {
         fmt::print(stderr, "warning: {} with k = {}: every weight was 0 for some example (log p_hat = -inf)\n", name,
                    k);
       rows.emplace_back(name,
-                        fmt::format("{:>7} {:>14.3f} {:>12.3f} {:>11} {:>9}", k, mean, spread,
+                        fmt::format("{:>7} {:>14.3f} {:>12.3f} {:>11} {:>9}{}", k, mean, spread,
                                     exact ? fmt::format("{:.3f}", mean - *exact) : "-",
-                                    ess.empty() ? "-" : fmt::format("{:.1f}", torch::cat(ess).mean().item<double>())));
+                                    ess.empty() ? "-" : fmt::format("{:.1f}", torch::cat(ess).mean().item<double>()),
+                                    in_bits ? fmt::format(" {:>9.4f}", *bits_per_dim(model, mean, dims)) : ""));
     }
   }
   if (!args.plot.empty() && group.is_main()) {  // one process draws the plot
@@ -246,8 +253,8 @@ int run_estimate(EstimateArgs args) {
   fmt::print("exact     {}\n", exact ? fmt::format("{:.3f} nats per example", *exact) : "not available for this model");
   std::size_t width = 6;  // the estimators' names, as long as the longest
   for (const auto& row : rows) width = std::max(width, row.first.size());
-  fmt::print("\n{:<{}} {:>7} {:>14} {:>12} {:>11} {:>9}\n", "est.", width, "k", "mean log p(x)", "sd(repeats)", "bias",
-             "ESS");
+  fmt::print("\n{:<{}} {:>7} {:>14} {:>12} {:>11} {:>9}{}\n", "est.", width, "k", "mean log p(x)", "sd(repeats)",
+             "bias", "ESS", in_bits ? fmt::format(" {:>9}", "bits/dim") : "");
   for (const auto& [name, row] : rows) fmt::print("{:<{}} {}\n", name, width, row);
   if (!args.plot.empty()) fmt::print("\nplot written to {}\n", args.plot);
   return 0;

@@ -53,6 +53,14 @@ int run_eval(const EvalArgs& args) {
   const MeanAndError elbo = mean_and_error(result.elbo);
   const MeanAndError iwae = mean_and_error(result.iwae);
   const auto& run = args.subject.run;
+  const double dims = static_cast<double>(subject.x.size(1));
+  const auto elbo_bits = bits_per_dim(*subject.model, elbo.mean, dims);
+  const auto iwae_bits = bits_per_dim(*subject.model, iwae.mean, dims);
+  const auto ais_bits =
+      eval.ais > 0 ? bits_per_dim(*subject.model, mean_and_error(result.ais).mean, dims) : std::nullopt;
+  auto json_or_null = [](const std::optional<double>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json();
+  };
   if (args.json) {
     nlohmann::json out{
         {"run", run.empty() ? nlohmann::json(nullptr) : nlohmann::json(run)},
@@ -75,21 +83,26 @@ int run_eval(const EvalArgs& args) {
         {"processes", group.size()},
         {"active_units", result.active.defined ? nlohmann::json(result.active.active) : nlohmann::json()},
         {"latent_units", result.active.defined ? nlohmann::json(result.active.total) : nlohmann::json()},
+        {"elbo_bits_per_dim", json_or_null(elbo_bits)},
+        {"iwae_bits_per_dim", json_or_null(iwae_bits)},
+        {"ais_bits_per_dim", json_or_null(ais_bits)},
         {"peak_memory_mb", peak_memory_mb()}};
     print_json(out);
     return 0;
   }
   fmt::print("model      {}\n", run.empty() ? subject.description : run + " (" + subject.checkpoint + ")");
   fmt::print("split      {} ({} examples of {})\n", to_string(eval.split), subject.x.size(0), subject.source);
-  fmt::print("ELBO       {:.3f} ± {:.3f} nats per example\n", elbo.mean, elbo.standard_error);
-  fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example (a lower bound on log p(x))\n", eval.k, iwae.mean,
-             iwae.standard_error);
+  fmt::print("ELBO       {:.3f} ± {:.3f} nats per example{}\n", elbo.mean, elbo.standard_error,
+             bits_per_dim_text(elbo_bits));
+  fmt::print("IWAE-{:<5} {:.3f} ± {:.3f} nats per example{} (a lower bound on log p(x))\n", eval.k, iwae.mean,
+             iwae.standard_error, bits_per_dim_text(iwae_bits));
   if (eval.ais > 0) {
     const MeanAndError ais = mean_and_error(result.ais);
     fmt::print(
-        "AIS-{:<6} {:.3f} ± {:.3f} nats per example ({} chains, {} leapfrog steps, from the {}; acceptance {:.2f})\n",
-        eval.ais, ais.mean, ais.standard_error, eval.ais_settings.chains, eval.ais_settings.leapfrog,
-        to_string(eval.ais_settings.ais_init), result.ais_acceptance.overall());
+        "AIS-{:<6} {:.3f} ± {:.3f} nats per example{} ({} chains, {} leapfrog steps, from the {}; acceptance "
+        "{:.2f})\n",
+        eval.ais, ais.mean, ais.standard_error, bits_per_dim_text(ais_bits), eval.ais_settings.chains,
+        eval.ais_settings.leapfrog, to_string(eval.ais_settings.ais_init), result.ais_acceptance.overall());
   }
   if (result.active.defined)
     fmt::print("active     {} of {} latent units (variance of the encoder mean over these examples > 0.01)\n",

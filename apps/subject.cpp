@@ -23,6 +23,7 @@ torch::Tensor prepare(ImageSet& set, const LatentVariableModel& model, const Sub
                       Binarization binarization, uint64_t seed, uint64_t stream) {
   set = set.first(options.limit);
   if (model.needs_unit_interval()) check_unit_interval(set.x, set.source);
+  if (model.data_levels() > 0) check_levels(set.x, model.data_levels(), set.source);
   return binarization == Binarization::kNone ? set.x : binarize_seeded(set.x, derive_seed(seed, stream));
 }
 
@@ -191,6 +192,15 @@ void check_example_index(const Subject& subject, int64_t index, const std::strin
   const int64_t n = subject.x.size(0);
   if (index < 0 || index >= n)
     fail("{} {}: there is no such example; {} has {} (0 .. {})", flag, index, subject.source, n, n - 1);
+}
+
+std::optional<double> bits_per_dim(const LatentVariableModel& model, double nats, double dims) {
+  if (model.data_levels() <= 0 || dims <= 0) return std::nullopt;
+  return -nats / (dims * std::log(2.0));
+}
+
+std::string bits_per_dim_text(const std::optional<double>& bits) {
+  return bits ? fmt::format(" = {:.4f} bits/dim", *bits) : "";
 }
 
 }  // namespace dgm

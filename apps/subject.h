@@ -84,4 +84,13 @@ Subject load_subject(const SubjectOptions& options);
 /// examples; otherwise a dgm::Error that says which are there.
 void check_example_index(const Subject& subject, int64_t index, const std::string& flag);
 
+/// A log-likelihood (or bound) of `nats` per example over `dims` values as
+/// bits per dimension, -nats / (dims ln 2), the convention for pictures:
+/// where the model gives 8-bit values a mass (model.data_levels() > 0), so
+/// that log p(x) is a log probability; nullopt otherwise.
+std::optional<double> bits_per_dim(const LatentVariableModel& model, double nats, double dims);
+
+/// " = 3.456 bits/dim" for bits_per_dim's value, "" without one.
+std::string bits_per_dim_text(const std::optional<double>& bits);
+
 }  // namespace dgm

@@ -340,6 +340,18 @@ void check_unit_interval(const torch::Tensor& x, const std::string& source) {
         source, low, high);
 }
 
+void check_levels(const torch::Tensor& x, int64_t levels, const std::string& source) {
+  const double top = static_cast<double>(levels - 1);
+  const auto scaled = x.to(torch::kFloat64) * top;
+  const auto bad = (scaled - scaled.round()).abs().gt(1e-3 * top / 255.0) | scaled.lt(-1e-6) | scaled.gt(top + 1e-6);
+  if (!bad.any().item<bool>()) return;
+  const auto at = bad.flatten().nonzero()[0][0].item<int64_t>();
+  fail(
+      "{}: value {} is {}, not one of the {} levels k / {} in [0, 1] that a discretized likelihood models (8-bit "
+      "pixels, as dgm reads uint8 files); use model.likelihood=gaussian for continuous data",
+      source, at, x.flatten()[at].item<double>(), levels, levels - 1);
+}
+
 EpochBatches::EpochBatches(int64_t n, int64_t batch_size, uint64_t seed, const torch::Device& device)
     : batch_size_(batch_size), count_((n + batch_size - 1) / batch_size) {
   seed_everything(seed);

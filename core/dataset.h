@@ -132,6 +132,11 @@ struct TrainValidation {
   ImageSet validation;
 };
 
+/// A dgm::Error unless every value of x is a level k / (levels - 1) in
+/// [0, 1] (8-bit pixels scaled by dgm: levels 256), naming `source` and the
+/// first value that is not.
+void check_levels(const torch::Tensor& x, int64_t levels, const std::string& source);
+
 /// Holds out `val_size` examples chosen by a permutation seeded with `seed`.
 TrainValidation split_validation(const ImageSet& all, int64_t val_size, uint64_t seed);
 

@@ -128,6 +128,30 @@ class Bernoulli : public Distribution {
   torch::Tensor logits_;
 };
 
+/// 8-bit data (values k / (levels - 1) in [0, 1]) as a logistic of location
+/// `mean` and log-scale `log_scale`, discretized (Salimans et al. 2017,
+/// PixelCNN++; Kingma et al. 2016): the mass of value v is the logistic's
+/// probability of the bin v +- 1 / (2 (levels - 1)), the end bins reaching to
+/// -inf and +inf, so the masses of the levels sum to 1. Independent per
+/// coordinate; the event is the last dimension.
+class DiscretizedLogistic : public Distribution {
+ public:
+  DiscretizedLogistic(torch::Tensor mean, torch::Tensor log_scale, int64_t levels = 256);
+  /// n draws on the grid of levels.
+  torch::Tensor sample(int64_t n) const override;
+  torch::Tensor log_prob(const torch::Tensor& value) const override;
+  /// Per-coordinate log masses, not summed.
+  torch::Tensor log_prob_elements(const torch::Tensor& value) const;
+  /// The location clamped to [0, 1] (the logistic's mean and median before
+  /// discretization), what pictures of the model show.
+  torch::Tensor mean() const override { return location_.clamp(0.0, 1.0); }
+  std::string name() const override { return "DiscretizedLogistic"; }
+
+ private:
+  torch::Tensor location_, log_scale_;
+  int64_t levels_;
+};
+
 /// One categorical variable per batch entry over K classes given by logits
 /// [*batch, K]. Values are int64 class indices, event shape [].
 class Categorical : public Distribution {

@@ -72,6 +72,10 @@ class LatentVariableModel {
   /// True when p(x | z) needs data in [0, 1] (a Bernoulli likelihood): the
   /// data loaders check it and binarize.
   virtual bool needs_unit_interval() const { return false; }
+  /// The levels p(x | z) gives mass to for each value (256: 8-bit pixels
+  /// k / 255, a discretized likelihood, whose log p(x) is a log mass with
+  /// bits per dimension), or 0 where p(x | z) is a density or x binary.
+  virtual int64_t data_levels() const { return 0; }
   /// One line for reports, e.g. "VAE (784 -> 20 latent)".
   virtual std::string describe() const;
 };

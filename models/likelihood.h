@@ -11,14 +11,24 @@
 namespace dgm {
 
 enum class Likelihood {
-  kBernoulli,  ///< logits; data in [0, 1]
-  kGaussian,   ///< means, with a per-pixel variance
+  kBernoulli,            ///< logits; data in [0, 1]
+  kGaussian,             ///< means, with a per-pixel variance
+  kDiscretizedLogistic,  ///< locations, with a per-pixel scale; 8-bit data k / 255
 };
-DGM_ENUM_NAMES(Likelihood, "likelihood", {Likelihood::kBernoulli, "bernoulli"}, {Likelihood::kGaussian, "gaussian"});
+DGM_ENUM_NAMES(Likelihood, "likelihood", {Likelihood::kBernoulli, "bernoulli"}, {Likelihood::kGaussian, "gaussian"},
+               {Likelihood::kDiscretizedLogistic, "discretized_logistic"});
+
+/// The levels of each value a likelihood gives mass to: 256 for the
+/// discretized logistic (8-bit pixels), 0 where it has a density (or models
+/// binary data).
+inline int64_t likelihood_levels(Likelihood likelihood) {
+  return likelihood == Likelihood::kDiscretizedLogistic ? 256 : 0;
+}
 
 /// p(x | z) from a decoder's output `out` [..., D]: Bernoulli with logits
-/// `out`, or a diagonal Gaussian with means `out` and log-variances `log_var`
-/// (broadcast to out's shape; unused for Bernoulli).
+/// `out`, a diagonal Gaussian with means `out` and log-variances `log_var`
+/// (broadcast to out's shape; unused for Bernoulli), or a discretized
+/// logistic with locations `out` and log-scales `log_var`.
 std::shared_ptr<Distribution> decoder_distribution(Likelihood likelihood, const torch::Tensor& out,
                                                    const torch::Tensor& log_var);
 

@@ -40,10 +40,13 @@ M2Impl::M2Impl(const M2Options& options, const DataShape& shape) : options_(opti
                                Mlp(MlpOptions(shape.dim + k, options.hidden, 2 * w).activation(options.activation)));
     decoder_ = register_module("decoder", Mlp(MlpOptions(k + w, reversed, shape.dim).activation(options.activation)));
   }
-  if (options.likelihood == Likelihood::kGaussian) {
-    auto initial = torch::full({shape.dim}, std::log(options.variance));
-    log_variance_ =
-        options.learn_variance ? register_parameter("log_variance", initial) : register_buffer("log_variance", initial);
+  if (options.likelihood != Likelihood::kBernoulli) {
+    // A Gaussian's log-variance, or a discretized logistic's log-scale (from
+    // the variance's square root: a spread of the same order).
+    const bool logistic = options.likelihood == Likelihood::kDiscretizedLogistic;
+    auto initial = torch::full({shape.dim}, logistic ? 0.5 * std::log(options.variance) : std::log(options.variance));
+    const char* name = logistic ? "log_scale" : "log_variance";
+    log_variance_ = options.learn_variance ? register_parameter(name, initial) : register_buffer(name, initial);
   }
 }
 

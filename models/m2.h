@@ -36,10 +36,10 @@ namespace dgm {
     "conv: channels after each convolution", at_least(1))                                                            \
   X(Activation, activation, Activation::kSoftplus, "relu, tanh, elu, leaky_relu, softplus (the paper's) or gelu",  \
     any_value())                                                                                                     \
-  X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data) or gaussian "        \
-    "(continuous data)", any_value())                                                                               \
-  X(bool, learn_variance, true, "gaussian: learn one variance per pixel, or keep it fixed", any_value())             \
-  X(double, variance, 1.0, "gaussian: the (initial) per-pixel variance", above(0))
+  X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data), gaussian "         \
+    "(continuous data) or discretized_logistic (8-bit pixels k / 255, data.binarize none)", any_value())                                                                               \
+  X(bool, learn_variance, true, "gaussian (discretized_logistic): learn one variance (scale) per pixel, or keep it fixed", any_value())             \
+  X(double, variance, 1.0, "gaussian: the (initial) per-pixel variance; discretized_logistic: its square root is the scale", above(0))
 // clang-format on
 
 /// The model.* options of model.type m2.
@@ -85,6 +85,7 @@ class M2Impl : public TrainableModel, public ClassLatentModel {
   /// 1 + W: the class, then w.
   int64_t latent_dim() const override { return 1 + options_.latent_dim; }
   bool needs_unit_interval() const override { return options_.likelihood == Likelihood::kBernoulli; }
+  int64_t data_levels() const override { return likelihood_levels(options_.likelihood); }
   std::string describe() const override;
   const M2Options& options() const { return options_; }
 

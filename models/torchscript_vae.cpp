@@ -89,7 +89,7 @@ std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::encode(const torch::Tens
 
 std::pair<torch::Tensor, torch::Tensor> TorchScriptVae::decode(const torch::Tensor& z) {
   const auto out = run_module(decoder_, z, "decoder", decoder_path_, "z");
-  const std::size_t wanted = likelihood_ == Likelihood::kGaussian ? 2 : 1;
+  const std::size_t wanted = likelihood_ != Likelihood::kBernoulli ? 2 : 1;
   if (out.size() != wanted)
     fail("decoder {} returned {} tensor(s); for a {} likelihood the contract is {}", decoder_path_, out.size(),
          to_string(likelihood_), wanted == 1 ? "logits [..., D_x]" : "a tuple (mean, logvar), each [..., D_x]");

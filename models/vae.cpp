@@ -42,12 +42,16 @@ VaeImpl::VaeImpl(const VaeOptions& options, const DataShape& shape) : options_(o
         "upper_decoder",
         Mlp(MlpOptions(options.second_latent_dim, second_reversed, 2 * latent).activation(options.activation)));
   }
-  if (options.likelihood == Likelihood::kGaussian) {
-    auto initial = torch::full({shape.dim}, std::log(options.variance));
+  if (options.likelihood != Likelihood::kBernoulli) {
+    // A Gaussian's log-variance, or a discretized logistic's log-scale (from
+    // the variance's square root: a spread of the same order).
+    const bool logistic = options.likelihood == Likelihood::kDiscretizedLogistic;
+    auto initial = torch::full({shape.dim}, logistic ? 0.5 * std::log(options.variance) : std::log(options.variance));
+    const char* name = logistic ? "log_scale" : "log_variance";
     if (options.learn_variance)
-      log_variance_ = register_parameter("log_variance", initial);
+      log_variance_ = register_parameter(name, initial);
     else
-      log_variance_ = register_buffer("log_variance", initial);
+      log_variance_ = register_buffer(name, initial);
   }
 }
 

@@ -33,10 +33,10 @@ namespace dgm {
   X(std::vector<int64_t>, conv_channels, (std::vector<int64_t>{32, 64}),                                            \
     "conv: channels after each convolution", at_least(1))                                                           \
   X(Activation, activation, Activation::kRelu, "relu, tanh, elu, leaky_relu, softplus or gelu", any_value())       \
-  X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data) or gaussian "        \
-    "(continuous data)", any_value())                                                                               \
-  X(bool, learn_variance, true, "gaussian: learn one variance per pixel, or keep it fixed", any_value())             \
-  X(double, variance, 1.0, "gaussian: the (initial) per-pixel variance", above(0))                                  \
+  X(Likelihood, likelihood, Likelihood::kBernoulli, "bernoulli (logits; binary or [0, 1] data), gaussian "         \
+    "(continuous data) or discretized_logistic (8-bit pixels k / 255, data.binarize none)", any_value())                                                                               \
+  X(bool, learn_variance, true, "gaussian (discretized_logistic): learn one variance (scale) per pixel, or keep it fixed", any_value())             \
+  X(double, variance, 1.0, "gaussian: the (initial) per-pixel variance; discretized_logistic: its square root is the scale", above(0))                                  \
   X(int64_t, second_latent_dim, 0,                                                                                  \
     "a second stochastic layer z2 of this size above z1: p(z2) p(z1|z2) p(x|z1), q(z1|x) q(z2|z1), the IWAE "      \
     "paper's two-layer model; 0 = one layer", between(0, 100000))                                                   \
@@ -86,6 +86,7 @@ class VaeImpl : public TrainableModel {
   /// The size of z: latent_dim, plus second_latent_dim with two layers.
   int64_t latent_dim() const override { return options_.latent_dim + options_.second_latent_dim; }
   bool needs_unit_interval() const override { return options_.likelihood == Likelihood::kBernoulli; }
+  int64_t data_levels() const override { return likelihood_levels(options_.likelihood); }
   std::string describe() const override;
   bool two_layers() const { return options_.second_latent_dim > 0; }
   const VaeOptions& options() const { return options_; }

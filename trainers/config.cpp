@@ -315,6 +315,14 @@ std::shared_ptr<TrainableModel> model_to_train(const Config& config, const Image
   auto model = create_model(config.model, all.shape());
   model->to(all.x.device(), to_dtype(config.train.runtime.dtype));
   if (model->needs_unit_interval()) check_unit_interval(all.x, all.source);
+  if (model->data_levels() > 0) {
+    if (config.data.binarize != Binarization::kNone)
+      fail(
+          "{} models {}-level pixels (model.likelihood=discretized_logistic), not binary ones: set "
+          "data.binarize=none",
+          model->describe(), model->data_levels());
+    check_levels(all.x, model->data_levels(), all.source);
+  }
   if (ClassLatentModel* classes = class_latent(*model)) check_labels(all, classes->classes(), "model.classes");
   model->initialize_from_data(data.train.x);
   return model;
