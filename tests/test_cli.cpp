@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -242,6 +243,42 @@ TEST(Cli, TrainWritesTensorBoardEventsOfItsMetricsAndPictures) {
   ASSERT_GE(second.size(), 2u);
   EXPECT_EQ(second[1].session_status, 1);
   EXPECT_EQ(second[1].step, nlohmann::json::parse(metrics[1])["step"].get<int64_t>());
+}
+
+TEST(Cli, DiscretizedLogisticRunsReportBitsPerDimension) {
+  namespace fs = std::filesystem;
+  const auto dir = test::make_temp_dir("bits_per_dim_cli");
+  for (int i = 0; i < 10; ++i)
+    for (const auto& split : {"train", "test"}) {
+      fs::create_directories(fmt::format("{}/{}/a", dir, split));
+      fs::copy_file(test::kFixtures + "image_wide.png", fmt::format("{}/{}/a/{}.png", dir, split, i));
+    }
+  const std::string sets = " --set data.path=" + dir +
+                           " --set data.image_size=8 --set data.val_size=2 --set train.epochs=1 --set "
+                           "model.likelihood=discretized_logistic --set model.hidden=[16] --set model.latent_dim=2";
+  auto binary = run_dgm("train --quiet --device cpu --config " + kTinyConfig + sets + " --out " + dir + "/binary");
+  EXPECT_EQ(binary.exit_code, 1);
+  EXPECT_NE(binary.output.find("not binary ones: set data.binarize=none"), std::string::npos) << binary.output;
+  auto train = run_dgm("train --quiet --device cpu --config " + kTinyConfig + sets +
+                       " --set data.binarize=none --out " + dir + "/run");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto eval = run_dgm("eval --run " + dir + "/run --k 10 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  const auto json = test::json_of(eval);
+  const double dims = 3 * 8 * 8;
+  EXPECT_NEAR(json["iwae_bits_per_dim"].get<double>(), -json["iwae"].get<double>() / (dims * std::log(2.0)), 1e-9);
+  EXPECT_NEAR(json["elbo_bits_per_dim"].get<double>(), -json["elbo"].get<double>() / (dims * std::log(2.0)), 1e-9);
+  EXPECT_GT(json["iwae_bits_per_dim"].get<double>(), 0.0);  // a mass: log p(x) < 0
+  auto text = run_dgm("estimate --run " + dir + "/run --k 5 --repeats 1");
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("bits/dim"), std::string::npos) << text.output;
+  // Values off the 8-bit grid are refused, naming the file.
+  const auto grey = dir + "/half.npy";
+  write_npy(grey, torch::full({4, 3, 8, 8}, 0.5, torch::kFloat32));
+  auto off_grid = run_dgm("eval --run " + dir + "/run --k 2 --data " + grey);
+  EXPECT_EQ(off_grid.exit_code, 1);
+  EXPECT_NE(off_grid.output.find(grey + ": value 0 is 0.5, not one of the 256 levels"), std::string::npos)
+      << off_grid.output;
 }
 
 TEST(Cli, EvalOfAMissingRunSaysSo) {

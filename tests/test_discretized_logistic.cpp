@@ -32,8 +32,8 @@ double direct_log_mass(double v, double mu, double s) {
 }
 
 TEST(DiscretizedLogistic, MassesOfTheLevelsSumToOneAndEqualTheCdfDifferences) {
-  for (const auto& [mu, s] : {std::pair<double, double>{0.5, 0.05}, {0.02, 0.3}, {0.97, 0.004}, {-0.4, 0.2},
-                              {1.6, 0.1}, {0.3, 2.0}}) {
+  for (const auto& [mu, s] :
+       {std::pair<double, double>{0.5, 0.05}, {0.02, 0.3}, {0.97, 0.004}, {-0.4, 0.2}, {1.6, 0.1}, {0.3, 2.0}}) {
     DiscretizedLogistic d(torch::full({256}, mu, kF64), torch::full({256}, std::log(s), kF64));
     const auto log_mass = d.log_prob_elements(levels());
     EXPECT_NEAR(log_mass.exp().sum().item<double>(), 1.0, 1e-9) << "mu " << mu << " s " << s;
