@@ -107,7 +107,7 @@ TEST(CliGmm, BadInputIsNamed) {
   write_file(dir + "/data.txt", "1 2\n");
   result = run_dgm("gmm fit --data " + dir + "/data.txt");
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.output.find(".npy or .csv"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(".npy, .npz or .csv"), std::string::npos) << result.output;
   result = run_dgm("gmm fit --data " + dir + "/few.csv --covariance banded");
   EXPECT_EQ(result.exit_code, 2);
   result = run_dgm("gmm score --model " + dir + " --data " + dir + "/few.csv");

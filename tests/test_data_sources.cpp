@@ -35,7 +35,7 @@ TEST(Csv, ReadsHeaderAndMissingCellsAndNamesBadCells) {
             std::string::npos);
   write_file(dir + "/inf.csv", "1,inf\n");
   EXPECT_NE(test::error_message_of([&] { read_csv(dir + "/inf.csv"); }).find("infinite"), std::string::npos);
-  EXPECT_NE(test::error_message_of([&] { read_points(dir + "/x.txt"); }).find(".npy or .csv"), std::string::npos);
+  EXPECT_NE(test::error_message_of([&] { read_points(dir + "/x.txt"); }).find(".npy, .npz or .csv"), std::string::npos);
 }
 
 /// A reader of "space-separated" files, as a program would register one.
