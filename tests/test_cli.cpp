@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/atomic_file.h"
 #include "core/npy.h"
 #include "core/png_grid.h"
 #include "test_support.h"
@@ -217,8 +218,7 @@ TEST(Cli, TrainWritesTensorBoardEventsOfItsMetricsAndPictures) {
   }
   EXPECT_EQ(scalars, 6);
   for (const auto& name : {"samples", "reconstructions"}) {
-    std::ifstream in(run + "/" + name + ".png", std::ios::binary);
-    const std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string png = read_text_file(run + "/" + name + ".png");
     const auto picture = read_png(run + "/" + name + ".png");
     bool found = false;
     for (const auto& event : events) {

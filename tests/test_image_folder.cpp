@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/dataset.h"
 #include "core/image_folder.h"
 #include "core/memory_budget.h"
@@ -109,8 +110,7 @@ TEST(ImageFolder, BadPicturesAreSkippedWithTheirNameOrRefusedWhenStrict) {
   put(kWide, fs::path(dir) / "a" / "good.png");
   std::ofstream(fs::path(dir) / "a" / "text.png") << "this is not a PNG";
   // A PNG cut short after its header: the header pass accepts it, decoding does not.
-  std::ifstream in(kWide, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_text_file(kWide);
   std::ofstream(fs::path(dir) / "a" / "cut.png", std::ios::binary) << bytes.substr(0, 60);
   testing::internal::CaptureStderr();
   const DataFile file = read_image_folder(dir, {0, 0, false});

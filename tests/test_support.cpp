@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "core/tensorboard.h"
@@ -379,8 +380,7 @@ void decode_summary(const std::string& bytes, TensorBoardEvent& event) {
 }  // namespace
 
 std::vector<TensorBoardEvent> read_tensorboard_events(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = read_text_file(path);
   std::vector<TensorBoardEvent> events;
   std::size_t at = 0;
   auto u32 = [&](std::size_t offset) {

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <string>
 
+#include "core/atomic_file.h"
 #include "core/tensorboard.h"
 #include "test_support.h"
 
@@ -70,8 +71,7 @@ TEST(TensorBoard, TheFramingIsTfRecords) {
   // field 3: "brain.Event:2"), the masked CRC of the Event.
   const auto dir = test::make_temp_dir("tensorboard_bytes");
   EventFileWriter writer(dir);
-  std::ifstream in(writer.path(), std::ios::binary);
-  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = read_text_file(writer.path());
   const std::string event_bytes = file.substr(12, file.size() - 16);
   ASSERT_EQ(file.size(), 12u + 9u + 15u + 4u);
   EXPECT_EQ(file.substr(0, 8), std::string("\x18\0\0\0\0\0\0\0", 8));           // 24 bytes of Event
